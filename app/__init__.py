@@ -1,0 +1,1 @@
+"""Answers questions over a folder of documents, with cited passages."""

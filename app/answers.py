@@ -1,0 +1,41 @@
+"""What a question turns into: retrieved passages, and an answer that cites some of them."""
+from dataclasses import dataclass, field
+
+from index.chunking import Chunk
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk: Chunk
+    score: float  # cosine similarity to the question
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the [n] marker in the answer
+    passage: Passage
+    quote_start: int  # the supporting sentence, as offsets in the passage text
+    quote_end: int
+
+    @property
+    def quote(self) -> str:
+        return self.passage.chunk.text[self.quote_start:self.quote_end]
+
+    def to_dict(self) -> dict:
+        chunk = self.passage.chunk
+        return {"n": self.n, "source": chunk.source, "text": chunk.text, "start": chunk.start,
+                "end": chunk.end, "score": round(self.passage.score, 4)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)  # everything retrieved, cited or not
+    note: str = ""  # how the answer was made, when that is worth telling (a fallback, say)
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "citations": [c.to_dict() for c in self.citations]}

@@ -1,0 +1,16 @@
+"""Settings shared by every command: where the documents and the index are, which models to use."""
+from dataclasses import dataclass
+from pathlib import Path
+
+from index import embeddings
+from app import answerers
+
+
+@dataclass(frozen=True)
+class Settings:
+    docs: Path = Path("seeds")
+    index_dir: Path = Path(".rag-index")
+    chroma_url: str | None = None
+    embeddings: str = embeddings.DEFAULT
+    answerer: str = answerers.DEFAULT
+    top_k: int = 5

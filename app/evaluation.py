@@ -1,0 +1,162 @@
+"""Runs a question set through the pipeline and scores retrieval, citations, answers and abstention."""
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from app.answers import Answer
+from app.errors import AppError
+from index.text import fold
+
+METRICS = ("answer_accuracy", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
+           "abstain_precision", "abstain_recall", "latency_p50_ms", "latency_p95_ms")
+_EXPECT_KEYS = {"passage_contains", "answer_contains", "abstain"}
+
+
+class EvalFileError(AppError):
+    """The question file does not follow the format."""
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    question: str
+    passage_contains: tuple[str, ...] = ()
+    answer_contains: tuple[tuple[str, ...], ...] = ()
+    abstain: bool = False
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    question: str
+    answer: str
+    abstained: bool
+    expect_abstain: bool
+    checks_passages: bool  # the question names text its passages must hold
+    rank: int | None  # rank of the first retrieved passage holding that text
+    cited: int
+    cited_relevant: int
+    answer_correct: bool | None  # None when the question sets no answer_contains
+    latency_ms: float
+    citations: list[dict] = field(default_factory=list)
+
+
+def _strings(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise EvalFileError(f"{where} must be a non-empty list of strings")
+    return tuple(value)
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Reads a YAML question list; a malformed entry is an error naming the entry and the field."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvalFileError(f"No question file at {path}.") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise EvalFileError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, list) or not data:
+        raise EvalFileError(f"{path} must hold a YAML list of questions (see eval/seed_questions.yaml).")
+    questions, seen = [], set()
+    for i, entry in enumerate(data, 1):
+        name = f"{path}: entry {i}"
+        if not isinstance(entry, dict):
+            raise EvalFileError(f"{name} must be a mapping with id, question and expect")
+        qid = entry.get("id")
+        if not isinstance(qid, (str, int)) or str(qid) in seen:
+            raise EvalFileError(f"{name}: field 'id' must be a unique string")
+        name = f"{path}: entry {i} ({qid})"
+        seen.add(str(qid))
+        unknown = set(entry) - {"id", "question", "expect"}
+        if unknown:
+            raise EvalFileError(f"{name}: unknown field(s) {', '.join(sorted(unknown))}")
+        question = entry.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise EvalFileError(f"{name}: field 'question' must be a non-empty string")
+        expect = entry.get("expect")
+        if not isinstance(expect, dict) or not expect:
+            raise EvalFileError(f"{name}: field 'expect' must be a mapping "
+                                "(passage_contains, answer_contains or abstain)")
+        unknown = set(expect) - _EXPECT_KEYS
+        if unknown:
+            raise EvalFileError(f"{name}: unknown field(s) expect.{', expect.'.join(sorted(unknown))}")
+        abstain = expect.get("abstain", False)
+        if not isinstance(abstain, bool):
+            raise EvalFileError(f"{name}: field 'expect.abstain' must be true or false")
+        if abstain and ("passage_contains" in expect or "answer_contains" in expect):
+            raise EvalFileError(f"{name}: field 'expect.abstain' cannot go with passage_contains "
+                                "or answer_contains")
+        passages = _strings(expect["passage_contains"], f"{name}: field 'expect.passage_contains'") \
+            if "passage_contains" in expect else ()
+        groups = expect.get("answer_contains", [])
+        if not isinstance(groups, list):
+            raise EvalFileError(f"{name}: field 'expect.answer_contains' must be a list of groups")
+        answer = tuple(_strings(g, f"{name}: field 'expect.answer_contains[{j}]'")
+                       for j, g in enumerate(groups))
+        if not (abstain or passages or answer):
+            raise EvalFileError(f"{name}: field 'expect' sets nothing to check")
+        questions.append(EvalQuestion(str(qid), question.strip(), passages, answer, abstain))
+    return questions
+
+
+def _contains(text: str, needles) -> bool:
+    folded = fold(text)
+    return any(fold(n) in folded for n in needles)
+
+
+def score(question: EvalQuestion, answer: Answer, latency_ms: float) -> QuestionResult:
+    rank = None
+    if question.passage_contains:
+        rank = next((r for r, p in enumerate(answer.passages, 1)
+                     if _contains(p.chunk.text, question.passage_contains)), None)
+    relevant = sum(_contains(c.passage.chunk.text, question.passage_contains) for c in answer.citations)
+    correct = None
+    if question.answer_contains:
+        correct = not answer.abstained and all(_contains(answer.text, g) for g in question.answer_contains)
+    return QuestionResult(
+        question.id, question.question, answer.text, answer.abstained, question.abstain,
+        bool(question.passage_contains), rank, len(answer.citations) if question.passage_contains else 0,
+        relevant, correct, latency_ms,
+        [c.to_dict() for c in answer.citations],
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def summarize(results: list[QuestionResult]) -> dict:
+    """The metrics of a run; a metric with nothing to measure is None."""
+    ranked = [r for r in results if r.checks_passages]
+    answered = [r for r in results if r.answer_correct is not None]
+    abstained = [r for r in results if r.abstained]
+    unanswerable = [r for r in results if r.expect_abstain]
+    latencies = [r.latency_ms for r in results]
+    summary = {
+        "questions": len(results),
+        "answer_accuracy": _ratio(sum(bool(r.answer_correct) for r in answered), len(answered)),
+        **{f"hit@{k}": _ratio(sum(r.rank is not None and r.rank <= k for r in ranked), len(ranked))
+           for k in (1, 3, 5)},
+        "mrr": _ratio(sum(1 / r.rank for r in ranked if r.rank), len(ranked)),
+        "citation_precision": _ratio(sum(r.cited_relevant for r in results), sum(r.cited for r in results)),
+        "abstain_precision": _ratio(sum(r.expect_abstain for r in abstained), len(abstained)),
+        "abstain_recall": _ratio(sum(r.abstained for r in unanswerable), len(unanswerable)),
+        "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
+        "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
+    }
+    return summary
+
+
+def run(pipeline, questions: list[EvalQuestion], progress: bool = True) -> list[QuestionResult]:
+    results = []
+    for question in tqdm(questions, unit="question", desc="Evaluating", disable=not progress):
+        started = time.perf_counter()
+        answer = pipeline.ask(question.question)
+        results.append(score(question, answer, (time.perf_counter() - started) * 1000))
+    return results

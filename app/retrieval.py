@@ -1,0 +1,13 @@
+"""Finds the passages nearest to a question."""
+from app.answers import Passage
+from index.embeddings import Embedder
+from index.store import ChunkStore
+
+
+class Retriever:
+    def __init__(self, store: ChunkStore, embedder: Embedder, k: int = 5):
+        self.store, self.embedder, self.k = store, embedder, k
+
+    def search(self, question: str, k: int | None = None) -> list[Passage]:
+        vector = self.embedder.embed_query(question)
+        return [Passage(chunk, score) for chunk, score in self.store.search(vector, k or self.k)]

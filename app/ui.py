@@ -1,0 +1,75 @@
+"""The browser chat: a Gradio app whose answers show their [n] markers and the cited passages beneath."""
+import html
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from app.answers import Answer, Citation  # noqa: E402
+from app.errors import AppError  # noqa: E402
+from app.pipeline import Pipeline  # noqa: E402
+
+CSS = """
+.citation { margin-top: .6em; font-size: .92em; }
+.citation .where { color: var(--body-text-color-subdued); }
+.citation blockquote { margin: .2em 0 0 0; }
+.citation mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+"""
+
+
+def render_citation(citation: Citation) -> str:
+    chunk, text = citation.passage.chunk, citation.passage.chunk.text
+    passage = (html.escape(text[:citation.quote_start]) + "<mark>" + html.escape(citation.quote) + "</mark>"
+               + html.escape(text[citation.quote_end:]))
+    return (f'<div class="citation"><b>[{citation.n}]</b> <b>{html.escape(chunk.source)}</b> '
+            f'<span class="where">· passage {chunk.number + 1}, characters {chunk.start}–{chunk.end} · '
+            f'score {citation.passage.score:.3f}</span><blockquote>{passage}</blockquote></div>')
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat message: the answer (escaped), then each cited passage with its quote highlighted."""
+    parts = [html.escape(answer.text)]
+    if answer.note:
+        parts.append(f"<i>{html.escape(answer.note)}</i>")
+    parts += [render_citation(c) for c in answer.citations]
+    return "\n\n".join(parts)
+
+
+def build(pipeline: Pipeline) -> gr.Blocks:
+    def respond(message: str, history: list[dict]):
+        history = [*history, {"role": "user", "content": html.escape(message or "")}]
+        try:
+            reply = render_answer(pipeline.ask(message))
+        except AppError as exc:
+            reply = f"⚠️ {html.escape(str(exc))}"
+        return "", [*history, {"role": "assistant", "content": reply}]
+
+    def ask(question: str) -> dict:
+        """Answers a question over the indexed documents: the answer, and the passages it cites."""
+        try:
+            return pipeline.ask(question).to_dict()
+        except AppError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    with gr.Blocks(title="Ask the documents") as demo:
+        gr.Markdown("## Ask the documents")
+        gr.Markdown(pipeline.status(), elem_id="status")
+        chat = gr.Chatbot(label="Answers with their sources", height=520, elem_id="chat",
+                          feedback_options=None)
+        with gr.Row():
+            box = gr.Textbox(placeholder="Ask a question about the documents, in English or Romanian…",
+                             show_label=False, scale=8, elem_id="question", autofocus=True)
+            send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chat], [box, chat], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def serve(pipeline: Pipeline, host: str, port: int) -> None:
+    demo = build(pipeline)
+    try:
+        demo.launch(server_name=host, server_port=port, css=CSS, show_error=True)
+    except OSError as exc:
+        raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

@@ -1,0 +1,45 @@
+"""Turns XQuAD into a documents folder (Romanian paragraphs) and a question file (English questions)."""
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from app.errors import AppError
+
+DEFAULT_SOURCE = Path("../shared/datasets/xquad")
+
+
+def _read(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise AppError(f"Cannot read XQuAD from {path}: {exc}. Point --source at the folder "
+                       "holding xquad.ro.json and xquad.en.json.") from None
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")
+
+
+def prepare(source: Path, out: Path, articles: slice = slice(None)) -> tuple[Path, Path, int]:
+    """Writes OUT/docs/NN_Title.txt (paragraphs apart by blank lines) and OUT/questions.yaml.
+
+    Each English question expects a cited passage, and the answer, to hold the Romanian answer span.
+    """
+    romanian, english = _read(source / "xquad.ro.json"), _read(source / "xquad.en.json")
+    docs = out / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    questions = []
+    for number, (ro, en) in list(enumerate(zip(romanian, english), 1))[articles]:
+        (docs / f"{number:02d}_{_slug(en['title'])}.txt").write_text(
+            "\n\n".join(p["context"].strip() for p in ro["paragraphs"]) + "\n", encoding="utf-8")
+        for ro_par, en_par in zip(ro["paragraphs"], en["paragraphs"]):
+            for ro_qa, en_qa in zip(ro_par["qas"], en_par["qas"]):
+                span = ro_qa["answers"][0]["text"].strip()
+                questions.append({"id": en_qa["id"], "question": en_qa["question"].strip(),
+                                  "expect": {"passage_contains": [span], "answer_contains": [[span]]}})
+    path = out / "questions.yaml"
+    path.write_text(yaml.safe_dump(questions, allow_unicode=True, sort_keys=False, width=1000),
+                    encoding="utf-8")
+    return docs, path, len(questions)

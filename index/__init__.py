@@ -1,0 +1,1 @@
+"""Turns document files into embedded, stored chunks."""

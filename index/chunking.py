@@ -1,0 +1,99 @@
+"""Splits a document into passages along paragraph and sentence boundaries, within a token limit."""
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from index.loading import Document
+from index.text import fold
+
+# Lines that link elsewhere ("read also: …") rather than say anything; they never become passages.
+_BOILERPLATE = re.compile(
+    r"^\W*(citeste si|citeste mai mult|vezi si|read also|read more|see also|related)\s*:", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class ChunkingParams:
+    max_tokens: int = 384  # a paragraph up to this size stays whole
+    split_tokens: int = 200  # longer paragraphs are cut into pieces of about this size
+    min_tokens: int = 24  # shorter paragraphs (headings, bylines) join the next one
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    source: str
+    number: int
+    start: int  # character offsets in the source text
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}#{self.number}"
+
+
+def is_boilerplate(line: str) -> bool:
+    return bool(_BOILERPLATE.match(fold(line.strip())))
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of paragraphs: blocks between blank lines, or single lines where the text has no blank lines."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*", text) if m.group().strip()]
+    lines = [(s, e) for s, e in lines if not is_boilerplate(text[s:e])]
+    if not re.search(r"\n[ \t]*\n", text):
+        return lines
+    paragraphs: list[tuple[int, int]] = []
+    for start, end in lines:
+        if paragraphs and not text[paragraphs[-1][1]:start].count("\n") > 1:
+            paragraphs[-1] = (paragraphs[-1][0], end)
+        else:
+            paragraphs.append((start, end))
+    return paragraphs
+
+
+class Chunker:
+    """Keeps paragraphs whole when they fit, splits long ones at sentence ends, merges tiny ones."""
+
+    def __init__(self, count_tokens: Callable[[str], int], params: ChunkingParams = ChunkingParams()):
+        self.count_tokens = count_tokens
+        self.params = params
+        self._splitter = RecursiveCharacterTextSplitter(
+            chunk_size=params.split_tokens,
+            chunk_overlap=0,
+            length_function=count_tokens,
+            separators=[r"(?<=[.!?…])\s+", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""],
+            is_separator_regex=True,
+            keep_separator="end",
+            add_start_index=True,
+            strip_whitespace=True,
+        )
+
+    def _pieces(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        if self.count_tokens(text[start:end]) <= self.params.max_tokens:
+            return [(start, end)]
+        pieces = []
+        for doc in self._splitter.create_documents([text[start:end]]):
+            offset = start + doc.metadata["start_index"]
+            pieces.append((offset, offset + len(doc.page_content)))
+        return pieces
+
+    def split(self, document: Document) -> list[Chunk]:
+        text, params = document.text, self.params
+        size = lambda span: self.count_tokens(text[span[0]:span[1]])  # noqa: E731
+        spans: list[tuple[int, int]] = []
+        for paragraph in paragraph_spans(text):
+            for piece in self._pieces(text, *paragraph):
+                if spans and min(size(spans[-1]), size(piece)) < params.min_tokens \
+                        and size((spans[-1][0], piece[1])) <= params.max_tokens:
+                    spans[-1] = (spans[-1][0], piece[1])
+                else:
+                    spans.append(piece)
+        return [
+            Chunk(source=document.source, number=i, start=s, end=e, text=text[s:e])
+            for i, (s, e) in enumerate(spans)
+        ]

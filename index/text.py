@@ -1,0 +1,47 @@
+"""Text helpers shared by chunking and answering: lexical folding and sentence spans."""
+import re
+import unicodedata
+from functools import lru_cache
+
+import pysbd
+
+_WORD = re.compile(r"\w+")
+# Words too common to count as lexical evidence that a sentence answers a question.
+_STOPWORDS = frozenset(
+    """a about after all also an and are as at be been before by can cand care ce cel cea cele cei
+    cine cu cum de despre did din do does dupa for from had has have how i in into is it its la le
+    lui mai nu of on or pe pentru prin sa se si sunt the their this to was were what when where which
+    who whom why with un una unei unui al ale ai au o""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so ş/ș, ţ/ț and plain s/t compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def content_words(text: str) -> set[str]:
+    """Folded words that carry meaning: numbers and words of three letters or more."""
+    return {
+        w for w in _WORD.findall(fold(text)) if w not in _STOPWORDS and (w.isdigit() or len(w) >= 3)
+    }
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences in text, trailing spaces left out."""
+    spans = []
+    for sentence in _segmenter().segment(text):
+        start, end = sentence.start, sentence.end
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        while start < end and text[start].isspace():
+            start += 1
+        if end > start:
+            spans.append((start, end))
+    return spans

@@ -1,0 +1,47 @@
+"""The command line as a user runs it: a real process, the real models, a temp index."""
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SEED, SENTENCE_2004
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "app", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
+    done = run("ask", "--json", "--docs", docs, "--index-dir", tmp_path / "index",
+               "Which countries joined NATO in 2004?", "Who won the 2018 World Cup?")
+    assert done.returncode == 0, done.stderr
+    first, second = [json.loads(line) for line in done.stdout.splitlines()]
+    assert first["answer"] == f"{SENTENCE_2004} [1]" and first["abstained"] is False
+    assert set(first["citations"][0]) == {"n", "source", "text", "start", "end", "score"}
+    assert first["citations"][0]["source"] == SEED.name
+    assert second == {"question": "Who won the 2018 World Cup?", "abstained": True, "citations": [],
+                      "answer": "The documents do not contain the answer to this question."}
+
+
+def test_index_reports_what_it_did_and_then_that_nothing_changed(docs, tmp_path):
+    first = run("index", "--docs", docs, "--index-dir", tmp_path / "index")
+    assert first.returncode == 0, first.stderr
+    assert "1 added" in first.stdout and "14 chunks embedded" in first.stdout
+    assert "1 document(s)" in first.stdout and "multilingual-e5-small" in first.stdout
+    second = run("index", "--docs", docs, "--index-dir", tmp_path / "index")
+    assert "1 unchanged, 0 chunks embedded" in second.stdout
+
+
+def test_bad_input_gives_a_message_not_a_traceback(docs, tmp_path):
+    (docs / "broken.md").write_bytes(b"\xff\xfe\x00binary")
+    done = run("ask", "--docs", docs, "--index-dir", tmp_path / "index", "Who met Putin?")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "broken.md is not a UTF-8 text file" in done.stderr
+
+    (docs / "broken.md").unlink()
+    done = run("ask", "--docs", docs, "--index-dir", tmp_path / "index", "")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: The question is empty" in done.stderr
+
+    done = run("ask", "--embeddings", "glove", "--docs", docs, "--index-dir", tmp_path / "index", "x")
+    assert done.returncode == 2 and "Unknown embedding model 'glove'" in done.stderr
