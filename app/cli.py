@@ -3,6 +3,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from app.config import Settings
@@ -22,7 +23,11 @@ def _common() -> argparse.ArgumentParser:
                         help="use a Chroma server (`chroma run`) at this URL instead of --index-dir")
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
                         help="e5-small (default) or sentence-transformers:<model name or local path>")
+    common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
+                        help="the answerer: extractive (default, no LLM)")
     common.add_argument("--top-k", type=int, default=defaults.top_k, help="passages to retrieve")
+    common.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens,
+                        help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
     return common
 
 
@@ -43,12 +48,71 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", parents=[common], help="build or update the index")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                        help="files or folders inside --docs to index (default: all of --docs)")
+    evaluate = sub.add_parser("eval", parents=[common], help="score a question set",
+                              description="Score a question set: retrieval, citations, answers, abstention.")
+    evaluate.add_argument("questions", type=Path, metavar="QUESTIONS.yaml")
+    evaluate.add_argument("--json", type=Path, metavar="OUT.json", help="per-question results and summary")
+    evaluate.add_argument("--report", type=Path, metavar="OUT.html", help="self-contained HTML report")
+    evaluate.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
+                          help="exit 1 when METRIC falls below VALUE (repeatable), e.g. hit@3=0.9")
+    evaluate.add_argument("--max", action="append", default=[], metavar="METRIC=VALUE",
+                          help="exit 1 when METRIC rises above VALUE, e.g. latency_p95_ms=500")
+    evaluate.add_argument("--compare", nargs="+", metavar="CONFIG",
+                          help="configurations to run side by side, each KEY=VALUE[,KEY=VALUE…] over "
+                               f"{', '.join(CONFIG_KEYS)}; e.g. embeddings=e5-small "
+                               "embeddings=sentence-transformers:all-MiniLM-L6-v2,top_k=4")
+
+    xquad = sub.add_parser("xquad", help="turn XQuAD into a documents folder and a question file")
+    xquad.add_argument("--source", type=Path, default=Path("../shared/datasets/xquad"),
+                       help="folder with xquad.ro.json and xquad.en.json (default: %(default)s)")
+    xquad.add_argument("--out", type=Path, default=Path("eval/xquad"), help="default: %(default)s")
     return parser
+
+
+CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int}
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
-                    embeddings=args.embeddings, top_k=args.top_k)
+                    embeddings=args.embeddings, answerer=args.llm, top_k=args.top_k,
+                    chunk_tokens=args.chunk_tokens)
+
+
+def describe(settings: Settings) -> str:
+    return (f"{settings.embeddings} · {settings.answerer} · top_k={settings.top_k} · "
+            f"chunk_tokens={settings.chunk_tokens}")
+
+
+def parse_config(text: str, base: Settings) -> Settings:
+    """`embeddings=e5-small,top_k=4` → base settings with those fields replaced."""
+    changes = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in CONFIG_KEYS:
+            raise AppError(f"Bad configuration '{text}': use KEY=VALUE pairs with KEY one of "
+                           f"{', '.join(CONFIG_KEYS)}")
+        try:
+            changes[key.strip()] = CONFIG_KEYS[key.strip()](value.strip())
+        except ValueError:
+            raise AppError(f"Bad configuration '{text}': {key} must be a whole number") from None
+    if "llm" in changes:
+        changes["answerer"] = changes.pop("llm")
+    return replace(base, **changes)
+
+
+def parse_limits(items: list[str], option: str) -> dict[str, float]:
+    from app.evaluation import METRICS
+
+    limits = {}
+    for item in items:
+        metric, sep, value = item.partition("=")
+        if not sep or metric not in METRICS:
+            raise AppError(f"Bad {option} '{item}': use METRIC=VALUE with METRIC one of {', '.join(METRICS)}")
+        try:
+            limits[metric] = float(value)
+        except ValueError:
+            raise AppError(f"Bad {option} '{item}': {value!r} is not a number") from None
+    return limits
 
 
 def _open(args: argparse.Namespace):
@@ -93,6 +157,50 @@ def cmd_index(args) -> int:
     report = pipeline.index(args.paths or None, progress=True)
     print(f"Index: {report.summary()}")
     print(pipeline.status())
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from app import evaluation, report
+    from app.pipeline import Pipeline
+
+    base = settings_from(args)
+    minimums, maximums = parse_limits(args.min, "--min"), parse_limits(args.max, "--max")
+    questions = evaluation.load_questions(args.questions)
+    configs = [parse_config(text, base) for text in args.compare] if args.compare else [base]
+    runs, summaries = {}, {}
+    for settings in configs:
+        name = describe(settings)
+        pipeline = Pipeline(settings)
+        pipeline.index(progress=False)
+        runs[name] = evaluation.run(pipeline, questions)
+        summaries[name] = evaluation.summarize(runs[name])
+    print(report.format_table(summaries))
+    if args.json:
+        outputs = [{"name": name, "summary": summaries[name], "results": [asdict(r) for r in runs[name]]}
+                   for name in runs]
+        body = {"questions": str(args.questions),
+                **(outputs[0] if len(outputs) == 1 else {"configurations": outputs})}
+        args.json.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.report:
+        report.write_html(args.report, args.questions, runs, summaries)
+    failures = [f"{name}: {metric} = {summary.get(metric)} is below {limit:g}"
+                for name, summary in summaries.items() for metric, limit in minimums.items()
+                if summary.get(metric) is None or summary[metric] < limit]
+    failures += [f"{name}: {metric} = {summary.get(metric)} is above {limit:g}"
+                 for name, summary in summaries.items() for metric, limit in maximums.items()
+                 if summary.get(metric) is None or summary[metric] > limit]
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_xquad(args) -> int:
+    from app.xquad import prepare
+
+    docs, questions, count = prepare(args.source, args.out)
+    print(f"Wrote {docs} ({len(list(docs.glob('*.txt')))} articles) and {questions} ({count} questions).\n"
+          f"Evaluate with: python -m app eval {questions} --docs {docs}")
     return 0
 
 

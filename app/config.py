@@ -2,8 +2,9 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import embeddings
 from app import answerers
+from index import embeddings
+from index.chunking import ChunkingParams
 
 
 @dataclass(frozen=True)
@@ -14,3 +15,4 @@ class Settings:
     embeddings: str = embeddings.DEFAULT
     answerer: str = answerers.DEFAULT
     top_k: int = 5
+    chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage

@@ -11,7 +11,7 @@ from app.answers import Answer
 from app.errors import AppError
 from index.text import fold
 
-METRICS = ("answer_accuracy", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
+METRICS = ("answer_accuracy", "answer_accuracy_given_hit", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
            "abstain_precision", "abstain_recall", "latency_p50_ms", "latency_p95_ms")
 _EXPECT_KEYS = {"passage_contains", "answer_contains", "abstain"}
 
@@ -69,8 +69,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         if not isinstance(entry, dict):
             raise EvalFileError(f"{name} must be a mapping with id, question and expect")
         qid = entry.get("id")
-        if not isinstance(qid, (str, int)) or str(qid) in seen:
-            raise EvalFileError(f"{name}: field 'id' must be a unique string")
+        if isinstance(qid, bool) or not isinstance(qid, (str, int)) or str(qid) in seen:
+            raise EvalFileError(f"{name}: field 'id' must be a unique string "
+                                "(quote ids such as 'off', 'no' or 'yes': YAML reads them as booleans)")
         name = f"{path}: entry {i} ({qid})"
         seen.add(str(qid))
         unknown = set(entry) - {"id", "question", "expect"}
@@ -141,6 +142,9 @@ def summarize(results: list[QuestionResult]) -> dict:
     summary = {
         "questions": len(results),
         "answer_accuracy": _ratio(sum(bool(r.answer_correct) for r in answered), len(answered)),
+        # the answer step alone: accuracy on the questions whose passage was retrieved
+        "answer_accuracy_given_hit": _ratio(sum(bool(r.answer_correct) for r in answered if r.rank),
+                                            sum(1 for r in answered if r.rank)),
         **{f"hit@{k}": _ratio(sum(r.rank is not None and r.rank <= k for r in ranked), len(ranked))
            for k in (1, 3, 5)},
         "mrr": _ratio(sum(1 / r.rank for r in ranked if r.rank), len(ranked)),

@@ -18,10 +18,9 @@ class Pipeline:
     def __init__(self, settings: Settings = Settings()):
         self.settings = settings
         self.embedder = embeddings.get(settings.embeddings)
-        limit = self.embedder.max_tokens
+        limit = min(settings.chunk_tokens, self.embedder.max_tokens)
         default = ChunkingParams()
-        params = ChunkingParams(min(default.max_tokens, limit), min(default.split_tokens, limit),
-                                default.min_tokens)
+        params = ChunkingParams(limit, min(default.split_tokens, limit), default.min_tokens)
         self.chunker = Chunker(self.embedder.count_tokens, params)
         client = open_client(settings.index_dir, settings.chroma_url)
         self.store = ChunkStore(client, str(settings.docs.resolve()), self.embedder.model_id,
