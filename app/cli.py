@@ -24,7 +24,11 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
                         help="e5-small (default) or sentence-transformers:<model name or local path>")
     common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
-                        help="the answerer: extractive (default, no LLM)")
+                        help="the answerer: extractive (default, no LLM), ollama:MODEL, "
+                             "openai:MODEL@BASE_URL, hf:PATH or llamacpp:PATH.gguf")
+    common.add_argument("--llm-timeout", type=float,
+                        default=float(os.environ.get("RAG_LLM_TIMEOUT", defaults.llm_timeout)),
+                        help="seconds to wait for an LLM server (default: %(default)s)")
     common.add_argument("--top-k", type=int, default=defaults.top_k, help="passages to retrieve")
     common.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens,
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
@@ -74,8 +78,8 @@ CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int}
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
-                    embeddings=args.embeddings, answerer=args.llm, top_k=args.top_k,
-                    chunk_tokens=args.chunk_tokens)
+                    embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
+                    top_k=args.top_k, chunk_tokens=args.chunk_tokens)
 
 
 def describe(settings: Settings) -> str:
@@ -127,6 +131,8 @@ def _open(args: argparse.Namespace):
 
 def print_answer(answer) -> None:
     print(f"Q: {answer.question}\nA: {answer.text}")
+    if answer.note:
+        print(f"({answer.note})")
     for c in answer.citations:
         chunk = c.passage.chunk
         print(f"[{c.n}] {chunk.source}, characters {chunk.start}-{chunk.end} (score {c.passage.score:.3f})")
@@ -145,6 +151,8 @@ def cmd_ask(args) -> int:
             continue
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+            if answer.note:
+                print(f"note: {answer.note}", file=sys.stderr)
         else:
             print_answer(answer)
     return 1 if failed else 0
@@ -176,6 +184,7 @@ def cmd_eval(args) -> int:
         runs[name] = evaluation.run(pipeline, questions)
         summaries[name] = evaluation.summarize(runs[name])
     print(report.format_table(summaries))
+    print(report.format_losses(runs))
     if args.json:
         outputs = [{"name": name, "summary": summaries[name], "results": [asdict(r) for r in runs[name]]}
                    for name in runs]

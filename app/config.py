@@ -13,6 +13,7 @@ class Settings:
     index_dir: Path = Path(".rag-index")
     chroma_url: str | None = None
     embeddings: str = embeddings.DEFAULT
-    answerer: str = answerers.DEFAULT
+    answerer: str = answerers.DEFAULT  # `extractive`, or an LLM: see app.llm.FORMS
+    llm_timeout: float = 60.0  # seconds an LLM server may take before the extractive fallback
     top_k: int = 5
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage

@@ -157,6 +157,27 @@ def summarize(results: list[QuestionResult]) -> dict:
     return summary
 
 
+def losses(results: list[QuestionResult]) -> dict[str, int]:
+    """Where answerable questions were lost: retrieval, abstention, or the choice of what to cite."""
+    counts = dict.fromkeys(("correct", "passage not retrieved", "retrieved, but abstained",
+                            "retrieved, cited the right passage, answer misses the text",
+                            "retrieved, cited another passage"), 0)
+    for r in results:
+        if r.answer_correct is None or not r.checks_passages:
+            continue
+        if r.answer_correct:
+            counts["correct"] += 1
+        elif r.rank is None:
+            counts["passage not retrieved"] += 1
+        elif r.abstained:
+            counts["retrieved, but abstained"] += 1
+        elif r.cited_relevant:
+            counts["retrieved, cited the right passage, answer misses the text"] += 1
+        else:
+            counts["retrieved, cited another passage"] += 1
+    return counts
+
+
 def run(pipeline, questions: list[EvalQuestion], progress: bool = True) -> list[QuestionResult]:
     results = []
     for question in tqdm(questions, unit="question", desc="Evaluating", disable=not progress):

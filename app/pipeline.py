@@ -1,4 +1,6 @@
 """Question answering over one corpus: opens the models and the store once, then indexes and answers."""
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from app import answerers
@@ -26,7 +28,15 @@ class Pipeline:
         self.store = ChunkStore(client, str(settings.docs.resolve()), self.embedder.model_id,
                                 params.as_dict())
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
-        self.answerer = answerers.get(settings.answerer, self.embedder)
+        self._answerers: dict[str, answerers.Answerer] = {}
+        self.answerer = self.answerer_for(settings.answerer)
+
+    def answerer_for(self, name: str | None) -> answerers.Answerer:
+        """The answerer of that name (the configured one for None), created once per process."""
+        name = (name or self.settings.answerer).strip()
+        if name not in self._answerers:
+            self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout)
+        return self._answerers[name]
 
     def index(self, paths: list[Path] | None = None, progress: bool = True) -> IndexReport:
         return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress)
@@ -48,14 +58,29 @@ class Pipeline:
             )
         return question
 
-    def ask(self, question: str) -> Answer:
+    def stream(self, question: str, history: list[tuple[str, str]] = (),
+               answerer: str | None = None) -> Iterator[str | Answer]:
+        """The answer's text as it grows (LLM answerers), then the Answer.
+
+        history holds the earlier (question, answer) turns of the conversation, oldest first.
+        """
         question = self.check_question(question)
+        chosen = self.answerer_for(answerer)
         if self.store.count() == 0:
             raise StoreError(
                 f"Nothing is indexed for {self.settings.docs}: add .txt or .md files there and run "
                 "`python -m app index`."
             )
-        return self.answerer.answer(question, self.retriever.search(question))
+        standalone = chosen.standalone(question, list(history))
+        for item in chosen.stream(standalone, self.retriever.search(standalone)):
+            if isinstance(item, Answer) and standalone != question:
+                note = f"Understood as: {standalone}" + (f" · {item.note}" if item.note else "")
+                item = replace(item, question=question, note=note)
+            yield item
+
+    def ask(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None) -> Answer:
+        *_, answer = self.stream(question, history, answerer)
+        return answer
 
     def status(self) -> str:
         files = sorted(s for s, r in self.store.files().items() if r.complete)

@@ -3,7 +3,7 @@ import html
 import io
 from pathlib import Path
 
-from app.evaluation import METRICS, QuestionResult
+from app.evaluation import METRICS, QuestionResult, losses
 
 
 def format_table(summaries: dict[str, dict]) -> str:
@@ -18,6 +18,20 @@ def format_table(summaries: dict[str, dict]) -> str:
             value = summaries[name].get(metric)
             cells.append(("–" if value is None else f"{value:g}").rjust(w))
         lines.append("  ".join([metric.ljust(width), *cells]))
+    return "\n".join(lines)
+
+
+def format_losses(runs: dict[str, list[QuestionResult]]) -> str:
+    """Answerable questions by outcome, so a drop in accuracy shows which step lost it."""
+    counted = {name: losses(results) for name, results in runs.items()}
+    first = next(iter(counted.values()))
+    if not sum(first.values()):
+        return ""
+    width = max(len(k) for k in first)
+    lines = ["answerable questions by outcome:"]
+    for outcome in first:
+        cells = [f"{c[outcome]:>6}" for c in counted.values()]
+        lines.append(f"  {outcome.ljust(width)}  {'  '.join(cells)}")
     return "\n".join(lines)
 
 
@@ -92,6 +106,7 @@ td,th{{border:1px solid #ccc;padding:3px 6px;font-size:13px;vertical-align:top}}
 figure{{margin:1em 0}}</style></head><body>
 <h1>Evaluation of {esc(str(question_file))}</h1>
 <h2>Metrics</h2><table><tr><th>metric</th>{head}</tr>{rows}</table>
+<h2>Where answers were lost</h2><pre>{esc(format_losses(runs))}</pre>
 <h2>Charts</h2>{charts}
 <h2>Questions</h2>{''.join(details)}
 </body></html>""", encoding="utf-8")

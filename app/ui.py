@@ -37,18 +37,33 @@ def render_answer(answer: Answer) -> str:
 
 
 def build(pipeline: Pipeline) -> gr.Blocks:
-    def respond(message: str, history: list[dict]):
-        history = [*history, {"role": "user", "content": html.escape(message or "")}]
+    def respond(message: str, history: list[dict], turns: list, answerer: str):
+        history = [*history, {"role": "user", "content": html.escape(message or "")},
+                   {"role": "assistant", "content": "…"}]
+        yield "", history, turns
         try:
-            reply = render_answer(pipeline.ask(message))
+            for item in pipeline.stream(message, turns, answerer):
+                if isinstance(item, str):
+                    history[-1] = {"role": "assistant", "content": html.escape(item)}
+                    yield "", history, turns
+                else:
+                    history[-1] = {"role": "assistant", "content": render_answer(item)}
+                    turns = [*turns, (item.question, item.text)]
         except AppError as exc:
-            reply = f"⚠️ {html.escape(str(exc))}"
-        return "", [*history, {"role": "assistant", "content": reply}]
+            history[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
+        yield "", history, turns
 
-    def ask(question: str) -> dict:
+    def choose(answerer: str) -> str:
+        try:
+            pipeline.answerer_for(answerer)
+        except AppError as exc:
+            return f"⚠️ {exc}"
+        return f"Answering with **{html.escape(answerer.strip() or pipeline.settings.answerer)}**."
+
+    def ask(question: str, llm: str = "") -> dict:
         """Answers a question over the indexed documents: the answer, and the passages it cites."""
         try:
-            return pipeline.ask(question).to_dict()
+            return pipeline.ask(question, answerer=llm or None).to_dict()
         except AppError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -57,12 +72,22 @@ def build(pipeline: Pipeline) -> gr.Blocks:
         gr.Markdown(pipeline.status(), elem_id="status")
         chat = gr.Chatbot(label="Answers with their sources", height=520, elem_id="chat",
                           feedback_options=None)
+        turns = gr.State([])
         with gr.Row():
             box = gr.Textbox(placeholder="Ask a question about the documents, in English or Romanian…",
                              show_label=False, scale=8, elem_id="question", autofocus=True)
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-        for trigger in (box.submit, send.click):
-            trigger(respond, [box, chat], [box, chat], api_visibility="private")
+            stop = gr.Button("Stop", scale=1, elem_id="stop")
+        with gr.Accordion("Settings", open=False):
+            answerer = gr.Textbox(value=pipeline.settings.answerer, label="Answerer", elem_id="answerer",
+                                  info="extractive (no LLM), ollama:MODEL, openai:MODEL@BASE_URL, hf:PATH "
+                                       "or llamacpp:PATH.gguf; press Enter to apply")
+            chosen = gr.Markdown(elem_id="answerer-status")
+        answerer.submit(choose, answerer, chosen, api_visibility="private")
+        events = [trigger(respond, [box, chat, turns, answerer], [box, chat, turns], api_visibility="private")
+                  for trigger in (box.submit, send.click)]
+        stop.click(None, cancels=events, api_visibility="private")
+        chat.clear(lambda: [], None, turns, api_visibility="private")
         gr.api(ask, api_name="ask")
     return demo
 

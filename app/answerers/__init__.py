@@ -1,13 +1,15 @@
 """Answerers turn a question and its retrieved passages into a cited answer; pick one by name."""
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Iterator
 
 from app.answers import Answer, Passage
-from app.errors import UnknownModelError
 from index.embeddings import Embedder
 
 DEFAULT = "extractive"
 NOT_IN_DOCUMENTS = "The documents do not contain the answer to this question."
+FOLLOW_UP_WORDS = 6  # a question this short after another one is read as its follow-up
+_NUMBER = re.compile(r"\b\d+\b")
 
 
 class Answerer(ABC):
@@ -17,18 +19,31 @@ class Answerer(ABC):
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """An answer citing passages by their [n] number, or an abstention."""
 
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+        """The answer's text as it grows, then the Answer; answerers that cannot stream yield only that."""
+        yield self.answer(question, passages)
 
-def _extractive(arg: str, embedder: Embedder) -> Answerer:
+    def standalone(self, question: str, history: list[tuple[str, str]]) -> str:
+        """The question to retrieve with: a short follow-up takes the previous question as context.
+
+        history holds the earlier (question, answer) turns, oldest first.
+        """
+        if not history or len(question.split()) > FOLLOW_UP_WORDS:
+            return question
+        previous = history[-1][0]
+        new, old = _NUMBER.findall(question), _NUMBER.findall(previous)
+        if len(new) == 1 and len(old) == 1:  # "and in 2009?" after "… joined NATO in 2004?"
+            return _NUMBER.sub(new[0], previous)
+        return f"{previous} {question}"
+
+
+def get(name: str, embedder: Embedder, timeout: float | None = None) -> Answerer:
+    """`extractive`, or an LLM by one of app.llm.FORMS, which falls back to extractive when it fails."""
+    from app import llm
     from app.answerers.extractive import ExtractiveAnswerer
 
-    return ExtractiveAnswerer(embedder)
+    if name == "extractive":
+        return ExtractiveAnswerer(embedder)
+    from app.answerers.generative import GenerativeAnswerer
 
-
-_FACTORIES: dict[str, Callable[[str, Embedder], Answerer]] = {"extractive": _extractive}
-
-
-def get(name: str, embedder: Embedder) -> Answerer:
-    kind, _, arg = name.partition(":")
-    if kind not in _FACTORIES:
-        raise UnknownModelError(f"Unknown answerer '{name}'; choose one of: {', '.join(_FACTORIES)}")
-    return _FACTORIES[kind](arg, embedder)
+    return GenerativeAnswerer(llm.get(name, timeout or llm.DEFAULT_TIMEOUT), ExtractiveAnswerer(embedder))

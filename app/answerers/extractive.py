@@ -23,12 +23,11 @@ class ExtractiveAnswerer(Answerer):
     name = "extractive"
     PASSAGE_WEIGHT = 0.5  # a sentence inherits part of its passage's score: context disambiguates
     OVERLAP_WEIGHT = 0.05  # shared names and numbers break near-ties between sentences
-    # Below this best-sentence score the answer is "not in the documents": the balanced optimum on
-    # XQuAD questions asked of their own articles vs of held-out ones (scripts/calibrate_abstention.py).
-    MIN_SCORE = 0.798
 
     def __init__(self, embedder: Embedder, cache_size: int = 4096):
         self.embedder = embedder
+        # Below this best-sentence score the answer is "not in the documents"; see Embedder.
+        self.min_score = embedder.answer_threshold
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
 
@@ -59,7 +58,7 @@ class ExtractiveAnswerer(Answerer):
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         candidates = self.candidates(question, passages)
-        if not candidates or candidates[0].score < self.MIN_SCORE:
+        if not candidates or candidates[0].score < self.min_score:
             return Answer(question, NOT_IN_DOCUMENTS, abstained=True, passages=passages)
         best = candidates[0]
         passage = passages[best.passage]
