@@ -37,7 +37,7 @@ class GenerativeAnswerer(Answerer):
         reason = str(exc).strip() or type(exc).__name__
         if "timeout" in type(exc).__name__.lower() or "timed out" in reason.lower():
             reason = f"no reply in time ({reason})"
-        return (f"The {self.backend.name} model at {self.backend.where} failed: {reason}. "
+        return (f"The LLM {self.backend.name.split('@')[0]} at {self.backend.where} failed: {reason}. "
                 f"{self.backend.hint} Showing the extractive answer instead.")
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
