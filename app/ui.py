@@ -78,7 +78,7 @@ def build(pipeline: Pipeline) -> gr.Blocks:
                              show_label=False, scale=8, elem_id="question", autofocus=True)
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
             stop = gr.Button("Stop", scale=1, elem_id="stop")
-        with gr.Accordion("Settings", open=False):
+        with gr.Accordion("Answerer settings", open=False, elem_id="settings"):
             answerer = gr.Textbox(value=pipeline.settings.answerer, label="Answerer", elem_id="answerer",
                                   info="extractive (no LLM), ollama:MODEL, openai:MODEL@BASE_URL, hf:PATH "
                                        "or llamacpp:PATH.gguf; press Enter to apply")

@@ -58,3 +58,50 @@ def test_markup_in_a_document_shows_as_text(hostile_docs, server, page):
     bot.locator(".citation").first.wait_for(timeout=60_000)
     assert "<img src=x onerror=alert(1)>" in bot.inner_text()
     assert page.locator("#chat img[src='x']").count() == 0 and alerts == []
+
+
+@pytest.fixture
+def slow_llm(monkeypatch):
+    """A stand-in LLM server (tests/llm_servers.py) that streams 200 words, one each 0.25 s;
+    Ollama's client finds it through OLLAMA_HOST, set before the app starts."""
+    from tests.llm_servers import FakeLLMServer
+
+    llm = FakeLLMServer("slow")
+    monkeypatch.setenv("OLLAMA_HOST", llm.url)
+    yield llm
+    llm.close()
+
+
+def test_llm_answers_stream_into_the_chat_and_stop_ends_generation(slow_llm, server, page):
+    url, _ = server
+    page.goto(url)
+    page.get_by_text("Answerer settings").click()
+    page.locator("#answerer textarea, #answerer input").first.fill(f"openai:slow@{slow_llm.url}/v1")
+    page.locator("#answerer textarea, #answerer input").first.press("Enter")
+    page.get_by_text("Answering with").wait_for(timeout=30_000)
+    bot = ask(page, "Which countries joined NATO in 2004?")
+    page.wait_for_function(
+        "() => (document.querySelector('#chat .message.bot:last-of-type, #chat [data-testid=bot]')"
+        "?.innerText.match(/word/g) || []).length >= 3", timeout=30_000)
+    streamed = bot.inner_text().count("word")
+    assert 3 <= streamed < 200  # visible while the reply is still coming
+    page.locator("#stop").click()
+    assert slow_llm.disconnected.wait(15), "generation went on after Stop"
+
+
+def test_closing_the_tab_ends_generation(slow_llm, server, page):
+    url, log = server
+    page.goto(url)
+    page.get_by_text("Answerer settings").click()
+    page.locator("#answerer textarea, #answerer input").first.fill("ollama:slow")
+    page.locator("#answerer textarea, #answerer input").first.press("Enter")
+    page.get_by_text("Answering with").wait_for(timeout=30_000)
+    ask(page, "Which countries joined NATO in 2004?")
+    try:
+        page.wait_for_function(
+            "() => (document.querySelector('#chat')?.innerText.match(/word/g) || []).length >= 3", timeout=30_000)
+    except playwright.TimeoutError:
+        pytest.fail(f"no streamed words; chat: {page.locator('#chat').inner_text()!r}; "
+                    f"LLM requests: {slow_llm.requests!r}; app log: {open(log).read()}")
+    page.close()
+    assert slow_llm.disconnected.wait(20), "generation went on after the tab closed"

@@ -12,6 +12,7 @@ from gradio_client import Client
 from app import prompts
 from app.answers import Answer
 from app.errors import UnknownModelError
+from tests import tiny_gguf as tiny_gguf_model
 from tests import tiny_llm
 from tests.conftest import ROOT, SEED, SENTENCE_2004
 from tests.llm_servers import FakeLLMServer
@@ -32,6 +33,12 @@ def fake(request, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     return tiny_llm.build(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory):
+    pytest.importorskip("llama_cpp", reason="optional extra: pip install -r requirements-llamacpp.txt")
+    return tiny_gguf_model.build(tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf")
 
 
 def specs(server: FakeLLMServer) -> dict[str, str]:
@@ -123,14 +130,28 @@ def test_hf_backend_streams_through_the_chat_template(seed_pipeline, tiny_model)
     assert answer.passages[0].chunk.text.startswith(SENTENCE_2004)
 
 
+def test_llamacpp_backend_streams_from_a_gguf_model(seed_pipeline, tiny_gguf):
+    """Random weights: checks loading, streaming and citation handling only."""
+    *partial, answer = seed_pipeline.stream(QUESTION, answerer=f"llamacpp:{tiny_gguf}")
+    assert len(partial) > 5 and isinstance(answer, Answer)
+    assert all(1 <= c.n <= len(answer.passages) for c in answer.citations)
+    assert not answer.note.startswith("The LLM")
+
+
+def test_llamacpp_backend_without_its_package_says_what_to_install(seed_pipeline, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    with pytest.raises(Exception, match=r"pip install -r requirements-llamacpp\.txt"):
+        seed_pipeline.ask(QUESTION, answerer="llamacpp:/models/x.gguf")
+
+
 def test_hf_backend_without_a_chat_template_uses_a_plain_prompt(seed_pipeline, tmp_path):
     model = tiny_llm.build(tmp_path / "plain", chat_template=False)
     *partial, answer = seed_pipeline.stream(QUESTION, answerer=f"hf:{model}")
     assert partial and isinstance(answer, Answer) and not answer.note.startswith("The LLM")
 
 
-def test_cli_answers_with_each_backend(docs, tmp_path, fake, tiny_model):
-    for spec in [*specs(fake).values(), f"hf:{tiny_model}"]:
+def test_cli_answers_with_each_backend(docs, tmp_path, fake, tiny_model, tiny_gguf):
+    for spec in [*specs(fake).values(), f"hf:{tiny_model}", f"llamacpp:{tiny_gguf}"]:
         done = subprocess.run(
             [sys.executable, "-m", "app", "ask", "--json", "--llm", spec, "--docs", str(docs),
              "--index-dir", str(tmp_path / "index"), QUESTION], cwd=ROOT, capture_output=True, text=True,
@@ -138,18 +159,20 @@ def test_cli_answers_with_each_backend(docs, tmp_path, fake, tiny_model):
         assert done.returncode == 0, done.stderr
         answer = json.loads(done.stdout)
         assert set(answer) == {"question", "answer", "abstained", "citations"}
-        if not spec.startswith("hf:"):
+        if spec.startswith(("openai:", "ollama:")):
             assert answer["answer"] == FAKE_ANSWER and answer["citations"][0]["source"] == SEED.name
 
 
-def test_ui_endpoint_answers_with_each_backend(fake, tiny_model, server):
+def test_ui_endpoint_answers_with_each_backend(fake, tiny_model, tiny_gguf, server):
     url, log = server
     client = Client(url, verbose=False)
     for spec in specs(fake).values():
         result = client.predict(QUESTION, spec, api_name="/ask")
         assert result["answer"] == FAKE_ANSWER and result["citations"][0]["n"] == 1
-    result = client.predict(QUESTION, f"hf:{tiny_model}", api_name="/ask")
-    assert set(result) == {"question", "answer", "abstained", "citations"}
+    for spec in (f"hf:{tiny_model}", f"llamacpp:{tiny_gguf}"):
+        result = client.predict(QUESTION, spec, api_name="/ask")
+        assert set(result) == {"question", "answer", "abstained", "citations"}
+        assert result["question"] == QUESTION
     with pytest.raises(Exception, match="Unknown answerer 'gpt'; choose one of: extractive, ollama:MODEL"):
         client.predict(QUESTION, "gpt", api_name="/ask")
 
