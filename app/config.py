@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import answerers
+from app import answerers, llm
 from index import embeddings
 from index.chunking import ChunkingParams
 
@@ -14,6 +14,6 @@ class Settings:
     chroma_url: str | None = None
     embeddings: str = embeddings.DEFAULT
     answerer: str = answerers.DEFAULT  # `extractive`, or an LLM: see app.llm.FORMS
-    llm_timeout: float = 60.0  # seconds an LLM server may take before the extractive fallback
+    llm_timeout: float = llm.DEFAULT_TIMEOUT  # seconds an LLM server may take before the fallback
     top_k: int = 5
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage

@@ -18,6 +18,11 @@ CSS = """
 """
 
 
+# System fonts: the default theme would fetch web fonts, and the app must work with no internet.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
+
+
 def render_citation(citation: Citation) -> str:
     chunk, text = citation.passage.chunk, citation.passage.chunk.text
     passage = (html.escape(text[:citation.quote_start]) + "<mark>" + html.escape(citation.quote) + "</mark>"
@@ -95,6 +100,6 @@ def build(pipeline: Pipeline) -> gr.Blocks:
 def serve(pipeline: Pipeline, host: str, port: int) -> None:
     demo = build(pipeline)
     try:
-        demo.launch(server_name=host, server_port=port, css=CSS, show_error=True)
+        demo.launch(server_name=host, server_port=port, css=CSS, theme=THEME, show_error=True)
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

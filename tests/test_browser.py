@@ -39,6 +39,8 @@ def ask(page, question: str):
 
 def test_chat_shows_answer_markers_and_the_cited_passage_highlighted(server, page):
     url, _ = server
+    outside = []  # the app must work with no internet: the page asks nothing of other hosts
+    page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url))
     page.goto(url)
     assert "1 document(s)" in page.locator("#status").inner_text()
     assert "multilingual-e5-small" in page.locator("#status").inner_text()
@@ -47,6 +49,7 @@ def test_chat_shows_answer_markers_and_the_cited_passage_highlighted(server, pag
     assert bot.locator("mark").inner_text() == SENTENCE_2004
     text = bot.inner_text()
     assert f"{SENTENCE_2004} [1]" in text and "[1] 000_f0b8fe8fdb47aa20.txt" in text
+    assert outside == []
 
 
 def test_markup_in_a_document_shows_as_text(hostile_docs, server, page):
