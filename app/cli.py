@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.errors import AppError
+from app.xquad import DEFAULT_SOURCE
 
 COMMANDS = ("serve", "ask", "index", "eval", "xquad")
 
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "embeddings=sentence-transformers:all-MiniLM-L6-v2,top_k=4")
 
     xquad = sub.add_parser("xquad", help="turn XQuAD into a documents folder and a question file")
-    xquad.add_argument("--source", type=Path, default=Path("../shared/datasets/xquad"),
+    xquad.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
                        help="folder with xquad.ro.json and xquad.en.json (default: %(default)s)")
     xquad.add_argument("--out", type=Path, default=Path("eval/xquad"), help="default: %(default)s")
     return parser

@@ -107,3 +107,20 @@ def test_eval_command_writes_json_and_report_and_gates_on_minimums(docs, tmp_pat
     bad = subprocess.run([*map(str, command), "--min", "hit@7=1"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode == 2 and "Bad --min 'hit@7=1'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_xquad_becomes_a_documents_folder_and_a_question_file(tmp_path):
+    from app.xquad import DEFAULT_SOURCE, prepare
+
+    source = ROOT / DEFAULT_SOURCE
+    if not source.is_dir():
+        pytest.skip(f"XQuAD is not at {source}")
+    docs, path, count = prepare(source, tmp_path, slice(0, 1))
+    [article] = docs.iterdir()
+    assert article.name == "01_Super_Bowl_50.txt"
+    paragraphs = article.read_text(encoding="utf-8").strip().split("\n\n")
+    questions = load_questions(path)
+    assert len(paragraphs) == 5 and len(questions) == count == 74
+    assert questions[0].question == "How many points did the Panthers defense surrender?"
+    assert questions[0].passage_contains == ("308",) and "308" in paragraphs[0]
+    assert all(any(q.passage_contains[0] in p for p in paragraphs) for q in questions)
