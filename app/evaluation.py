@@ -1,6 +1,6 @@
 """Runs a question set through the pipeline and scores retrieval, citations, answers and abstention."""
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
