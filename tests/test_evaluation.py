@@ -107,6 +107,10 @@ def test_eval_command_writes_json_and_report_and_gates_on_minimums(docs, tmp_pat
     bad = subprocess.run([*map(str, command), "--min", "hit@7=1"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode == 2 and "Bad --min 'hit@7=1'" in bad.stderr and "Traceback" not in bad.stderr
+    unwritable = subprocess.run([*map(str, command[:-4]), "--json", tmp_path / "missing" / "out.json"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr
+    assert f"error: No such file or directory: {tmp_path / 'missing' / 'out.json'}" in unwritable.stderr
 
 
 def test_xquad_becomes_a_documents_folder_and_a_question_file(tmp_path):
