@@ -9,5 +9,5 @@ class Retriever:
         self.store, self.embedder, self.k = store, embedder, k
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
-        vector = self.embedder.embed_query(question)
+        vector = self.embedder.query_vector(question).tolist()
         return [Passage(chunk, score) for chunk, score in self.store.search(vector, k or self.k)]

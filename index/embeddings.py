@@ -1,9 +1,11 @@
 """Embedding models as LangChain Embeddings, chosen by name: `e5-small` or `sentence-transformers:PATH`."""
+import functools
 import os
 import threading
 from abc import abstractmethod
 from collections.abc import Callable
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.errors import MissingDependencyError, UnknownModelError
@@ -25,6 +27,13 @@ class Embedder(Embeddings):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Tokens a passage takes, prefix and special tokens included."""
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (embedders live as long as the process)
+    def query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding, read-only and remembered: retrieval and answering both need it."""
+        vector = np.asarray(self.embed_query(text), dtype=np.float32)
+        vector.flags.writeable = False
+        return vector
 
 
 class E5SmallEmbedder(Embedder):

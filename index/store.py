@@ -120,9 +120,6 @@ class ChunkStore:
 
     def search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
         """The k nearest chunks with their cosine similarity, best first."""
-        k = min(k, self.count())
-        if k == 0:
-            return []
         got = self._chunks.query(query_embeddings=[vector], n_results=k,
                                  include=["documents", "metadatas", "distances"])
         return [

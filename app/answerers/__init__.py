@@ -3,6 +3,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
+from app import llm
 from app.answers import Answer, Passage
 from index.embeddings import Embedder
 
@@ -37,13 +38,12 @@ class Answerer(ABC):
         return f"{previous} {question}"
 
 
-def get(name: str, embedder: Embedder, timeout: float | None = None) -> Answerer:
+def get(name: str, embedder: Embedder, timeout: float = llm.DEFAULT_TIMEOUT) -> Answerer:
     """`extractive`, or an LLM by one of app.llm.FORMS, which falls back to extractive when it fails."""
-    from app import llm
     from app.answerers.extractive import ExtractiveAnswerer
 
     if name == "extractive":
         return ExtractiveAnswerer(embedder)
     from app.answerers.generative import GenerativeAnswerer
 
-    return GenerativeAnswerer(llm.get(name, timeout or llm.DEFAULT_TIMEOUT), ExtractiveAnswerer(embedder))
+    return GenerativeAnswerer(llm.get(name, timeout), ExtractiveAnswerer(embedder))

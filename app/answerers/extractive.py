@@ -45,7 +45,7 @@ class ExtractiveAnswerer(Answerer):
         if not spans:
             return []
         texts = [passages[i].chunk.text[s:e] for i, s, e in spans]
-        query = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        query = self.embedder.query_vector(question)
         similarity = self._vectors(texts) @ query
         asked = content_words(question)
         out = []

@@ -1,6 +1,7 @@
 """Answers with an LLM from the numbered passages; checks its citations; falls back to extractive."""
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -52,9 +53,7 @@ class GenerativeAnswerer(Answerer):
             if not text.strip():
                 raise ValueError("the reply was empty")
         except Exception as exc:  # any backend failure ends in the extractive answer, never a crash
-            fallback = self.fallback.answer(question, passages)
-            yield Answer(fallback.question, fallback.text, fallback.abstained, fallback.citations,
-                         fallback.passages, note=self.failure(exc))
+            yield replace(self.fallback.answer(question, passages), note=self.failure(exc))
             return
         yield self.finish(question, passages, text.strip())
 

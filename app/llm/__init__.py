@@ -24,10 +24,6 @@ class ChatBackend:
 _BACKENDS = {"ollama": "ollama", "openai": "openai_compat", "hf": "hf", "llamacpp": "llamacpp"}
 
 
-def is_llm(spec: str) -> bool:
-    return spec.partition(":")[0] in _BACKENDS
-
-
 def get(spec: str, timeout: float = DEFAULT_TIMEOUT) -> ChatBackend:
     kind, _, arg = spec.partition(":")
     if kind not in _BACKENDS or not arg:
