@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.errors import AppError
+from app.llm import ANSWERER_FORMS
 from app.xquad import DEFAULT_SOURCE
 
 COMMANDS = ("serve", "ask", "index", "eval", "xquad")
@@ -25,8 +26,7 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
                         help="e5-small (default) or sentence-transformers:<model name or local path>")
     common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
-                        help="the answerer: extractive (default, no LLM), ollama:MODEL, "
-                             "openai:MODEL@BASE_URL, hf:PATH or llamacpp:PATH.gguf")
+                        help=f"the answerer: {ANSWERER_FORMS}")
     common.add_argument("--llm-timeout", type=float,
                         default=float(os.environ.get("RAG_LLM_TIMEOUT", defaults.llm_timeout)),
                         help="seconds to wait for an LLM server (default: %(default)s)")

@@ -8,6 +8,7 @@ import gradio as gr  # noqa: E402
 
 from app.answers import Answer, Citation  # noqa: E402
 from app.errors import AppError  # noqa: E402
+from app.llm import ANSWERER_FORMS  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 
 CSS = """
@@ -62,7 +63,7 @@ def build(pipeline: Pipeline) -> gr.Blocks:
         try:
             pipeline.answerer_for(answerer)
         except AppError as exc:
-            return f"⚠️ {exc}"
+            return f"⚠️ {html.escape(str(exc))}"
         return f"Answering with **{html.escape(answerer.strip() or pipeline.settings.answerer)}**."
 
     def ask(question: str, llm: str = "") -> dict:
@@ -85,8 +86,7 @@ def build(pipeline: Pipeline) -> gr.Blocks:
             stop = gr.Button("Stop", scale=1, elem_id="stop")
         with gr.Accordion("Answerer settings", open=False, elem_id="settings"):
             answerer = gr.Textbox(value=pipeline.settings.answerer, label="Answerer", elem_id="answerer",
-                                  info="extractive (no LLM), ollama:MODEL, openai:MODEL@BASE_URL, hf:PATH "
-                                       "or llamacpp:PATH.gguf; press Enter to apply")
+                                  info=f"{ANSWERER_FORMS}; press Enter to apply")
             chosen = gr.Markdown(elem_id="answerer-status")
         answerer.submit(choose, answerer, chosen, api_visibility="private")
         events = [trigger(respond, [box, chat, turns, answerer], [box, chat, turns], api_visibility="private")

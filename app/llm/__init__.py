@@ -7,6 +7,7 @@ from langchain_core.language_models import BaseLanguageModel
 from app.errors import MissingDependencyError, UnknownModelError
 
 FORMS = ("ollama:MODEL", "openai:MODEL@BASE_URL", "hf:PATH", "llamacpp:PATH.gguf")
+ANSWERER_FORMS = f"extractive (default, no LLM), {', '.join(FORMS)}"
 DEFAULT_TIMEOUT = 60.0
 
 
