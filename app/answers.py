@@ -23,8 +23,8 @@ class Citation:
 
     def to_dict(self) -> dict:
         chunk = self.passage.chunk
-        return {"n": self.n, "source": chunk.source, "text": chunk.text, "start": chunk.start,
-                "end": chunk.end, "score": round(self.passage.score, 4)}
+        return {"n": self.n, "source": chunk.source, "page": chunk.page, "text": chunk.text,
+                "start": chunk.start, "end": chunk.end, "score": round(self.passage.score, 4)}
 
 
 @dataclass(frozen=True)

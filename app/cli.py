@@ -1,4 +1,4 @@
-"""Command line: `serve` (the default), `ask`, `index`, `eval` and `xquad`."""
+"""Command line: `serve` (the default), `ask`, `index`, `add`, `documents`, `remove`, `eval` and `xquad`."""
 import argparse
 import json
 import os
@@ -11,14 +11,14 @@ from app.errors import AppError
 from app.llm import ANSWERER_FORMS
 from app.xquad import DEFAULT_SOURCE
 
-COMMANDS = ("serve", "ask", "index", "eval", "xquad")
+COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "eval", "xquad")
 
 
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     defaults = Settings()
     common.add_argument("--docs", type=Path, default=defaults.docs,
-                        help="folder of .txt and .md documents (default: %(default)s)")
+                        help="folder of the documents, where uploads are stored too (default: %(default)s)")
     common.add_argument("--index-dir", type=Path, default=defaults.index_dir,
                         help="where the Chroma index lives (default: %(default)s)")
     common.add_argument("--chroma-url", default=os.environ.get("RAG_CHROMA_URL"),
@@ -33,6 +33,8 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--top-k", type=int, default=defaults.top_k, help="passages to retrieve")
     common.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens,
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
+    common.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
+                        help="largest file accepted by an upload or `add`, in MB (default: %(default)g)")
     return common
 
 
@@ -53,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", parents=[common], help="build or update the index")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                        help="files or folders inside --docs to index (default: all of --docs)")
+    add = sub.add_parser("add", parents=[common], help="copy files into --docs and index them",
+                         description="Copy files into the documents folder (under safe names) and index them; "
+                                     "each refused file is reported with the reason.")
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    documents = sub.add_parser("documents", parents=[common], help="list the indexed documents")
+    documents.add_argument("--json", action="store_true", help="a JSON list")
+    remove = sub.add_parser("remove", parents=[common], help="remove documents from --docs and the index")
+    remove.add_argument("names", nargs="+", metavar="NAME", help="as `documents` lists them")
     evaluate = sub.add_parser("eval", parents=[common], help="score a question set",
                               description="Score a question set: retrieval, citations, answers, abstention.")
     evaluate.add_argument("questions", type=Path, metavar="QUESTIONS.yaml")
@@ -80,7 +90,7 @@ CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int}
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
-                    top_k=args.top_k, chunk_tokens=args.chunk_tokens)
+                    top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb)
 
 
 def describe(settings: Settings) -> str:
@@ -136,7 +146,8 @@ def print_answer(answer) -> None:
         print(f"({answer.note})")
     for c in answer.citations:
         chunk = c.passage.chunk
-        print(f"[{c.n}] {chunk.source}, characters {chunk.start}-{chunk.end} (score {c.passage.score:.3f})")
+        where = f"page {chunk.page}" if chunk.page else f"characters {chunk.start}-{chunk.end}"
+        print(f"[{c.n}] {chunk.source}, {where} (score {c.passage.score:.3f})")
         print("    " + chunk.text.replace("\n", "\n    "))
     print()
 
@@ -167,6 +178,48 @@ def cmd_index(args) -> int:
     print(f"Index: {report.summary()}")
     print(pipeline.status())
     return 0
+
+
+def cmd_add(args) -> int:
+    for path in args.files:
+        if not path.is_file():
+            raise AppError(f"No file at {path}.")
+    pipeline = _open(args)
+    report = pipeline.upload([(path.name, path) for path in args.files], progress=True)
+    print(report.summary())
+    print(pipeline.status())
+    return 1 if report.refused else 0
+
+
+def cmd_documents(args) -> int:
+    from app.pipeline import Pipeline
+
+    pipeline = Pipeline(settings_from(args))
+    rows = [record.to_dict() for record in pipeline.documents()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'document':40} {'type':8} {'pages':>5} {'passages':>8}  indexed at (UTC)")
+    for row in rows:
+        print(f"{row['source']:40} {row['type']:8} {row['pages'] or '':>5} {row['passages']:>8}  "
+              f"{row['indexed_at']}")
+    print(pipeline.status())
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from app.pipeline import Pipeline
+
+    pipeline, failed = Pipeline(settings_from(args)), 0
+    for name in args.names:
+        try:
+            record = pipeline.remove(name)
+        except AppError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        print(f"Removed {record.source} ({record.chunks} passages).")
+    return 1 if failed else 0
 
 
 def cmd_eval(args) -> int:

@@ -17,3 +17,4 @@ class Settings:
     llm_timeout: float = llm.DEFAULT_TIMEOUT  # seconds an LLM server may take before the fallback
     top_k: int = 5
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage
+    max_upload_mb: float = 20.0  # larger uploaded files are refused

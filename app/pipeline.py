@@ -1,4 +1,6 @@
 """Question answering over one corpus: opens the models and the store once, then indexes and answers."""
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -6,14 +8,15 @@ from pathlib import Path
 from app import answerers
 from app.answers import Answer
 from app.config import Settings
-from app.errors import QuestionError, StoreError
+from app.errors import DocumentError, QuestionError, StoreError
 from app.retrieval import Retriever
-from index import embeddings
+from index import embeddings, formats, loading, uploads
 from index.chunking import Chunker, ChunkingParams
-from index.indexer import IndexReport, sync
-from index.store import ChunkStore, open_client
+from index.indexer import IndexReport, Progress, sync, write
+from index.store import ChunkStore, FileRecord, open_client
 
 MAX_QUESTION_CHARS = 2000
+MAX_UPLOAD_FILES = 50  # files in one upload
 
 
 class Pipeline:
@@ -30,6 +33,7 @@ class Pipeline:
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
         self._answerers: dict[str, answerers.Answerer] = {}
         self.answerer = self.answerer_for(settings.answerer)
+        self._writing = threading.Lock()  # one writer at a time; questions are answered meanwhile
 
     def answerer_for(self, name: str | None) -> answerers.Answerer:
         """The answerer of that name (the configured one for None), created once per process."""
@@ -38,8 +42,89 @@ class Pipeline:
             self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout)
         return self._answerers[name]
 
-    def index(self, paths: list[Path] | None = None, progress: bool = True) -> IndexReport:
-        return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress)
+    def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,
+              force: bool = False) -> IndexReport:
+        """Brings the index in line with the documents folder; with force, every file is embedded again."""
+        with self._writing:
+            return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force)
+
+    def upload(self, files: list[tuple[str, Path]], progress: bool | Progress = False) -> uploads.UploadReport:
+        """Adds files, given as (name as uploaded, where its bytes are), to the documents folder and the index.
+
+        Each file is checked on its own: a refused one is reported with the reason and changes nothing.
+        When storing fails, the documents folder and the index are put back as they were.
+        """
+        started, report = time.perf_counter(), uploads.UploadReport()
+        if len(files) > MAX_UPLOAD_FILES:
+            raise DocumentError(f"{len(files)} files in one upload; the limit is {MAX_UPLOAD_FILES}. "
+                                "Upload them in smaller groups.")
+        accepted: dict[str, tuple[loading.Document, bytes]] = {}
+        for name, path in files:
+            stored = uploads.safe_name(name)
+            try:
+                if stored in accepted:
+                    raise DocumentError(f"{name}: another file of this upload has the name {stored}; "
+                                        "rename one of them.")
+                accepted[stored] = self._read_upload(stored, path)
+            except DocumentError as exc:
+                report.refused.append({"name": name, "reason": str(exc)})
+                continue
+            if stored != name:
+                report.renamed[name] = stored
+        if accepted:
+            with self._writing:
+                self._store_uploads(accepted, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _read_upload(self, stored: str, path: Path) -> tuple[loading.Document, bytes]:
+        if not formats.is_supported(stored):
+            raise DocumentError(f"{stored} is not a supported type; upload "
+                                f"{', '.join(formats.SUPPORTED_SUFFIXES)} files.")
+        size, limit = path.stat().st_size, self.settings.max_upload_mb
+        if size > limit * 1_000_000:
+            raise DocumentError(f"{stored} is {size / 1_000_000:.1f} MB; the limit is {limit:g} MB "
+                                "(--max-upload-mb). Split it, or raise the limit.")
+        if (self.settings.docs / stored).resolve().parent != self.settings.docs.resolve():
+            raise DocumentError(f"{stored} cannot be stored in the documents folder; rename it.")
+        data = path.read_bytes()
+        return loading.read(stored, data), data
+
+    def _store_uploads(self, accepted: dict, report: uploads.UploadReport, progress: bool | Progress) -> None:
+        docs, placed = self.settings.docs, uploads.Placed()
+        records = self.store.files()
+        indexed = IndexReport()
+        try:
+            docs.mkdir(parents=True, exist_ok=True)
+            for stored, (_, data) in accepted.items():
+                placed.write(docs / stored, data)
+            write(self.store, self.embedder, self.chunker, [doc for doc, _ in accepted.values()], records,
+                  indexed, progress)
+        except BaseException:
+            placed.undo()  # the folder as it was; the index follows it
+            sync(docs, self.store, self.embedder, self.chunker, [docs / s for s in accepted], progress=False)
+            raise
+        report.added += indexed.added
+        report.replaced += indexed.updated
+        report.unchanged += indexed.unchanged
+        report.passages += indexed.chunks_embedded
+
+    def documents(self) -> list[FileRecord]:
+        """The indexed documents, by name."""
+        return self.store.documents()
+
+    def remove(self, source: str) -> FileRecord:
+        """Removes a document from the documents folder and from the index."""
+        source = (source or "").strip()
+        record = self.store.files().get(source)
+        path = (self.settings.docs / source).resolve()
+        if record is None or not path.is_relative_to(self.settings.docs.resolve()):
+            raise DocumentError(f"No document named '{source}' is indexed; `python -m app documents` "
+                                "lists them.")
+        with self._writing:
+            path.unlink(missing_ok=True)
+            self.store.remove_file(record)
+        return record
 
     def check_question(self, question: str) -> str:
         question = (question or "").strip()
@@ -68,8 +153,8 @@ class Pipeline:
         chosen = self.answerer_for(answerer)
         if self.store.count() == 0:
             raise StoreError(
-                f"Nothing is indexed for {self.settings.docs}: add .txt or .md files there and run "
-                "`python -m app index`."
+                f"Nothing is indexed for {self.settings.docs}: upload documents in the browser, or add "
+                f"files there ({', '.join(formats.SUPPORTED_SUFFIXES)}) and run `python -m app index`."
             )
         standalone = chosen.standalone(question, list(history))
         for item in chosen.stream(standalone, self.retriever.search(standalone)):

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.loading import Document
-from index.text import fold
+from index.text import ends_sentence, fold
 
 # Lines that link elsewhere ("read also: …") rather than say anything; they never become passages.
 _BOILERPLATE = re.compile(
@@ -28,9 +28,10 @@ class ChunkingParams:
 class Chunk:
     source: str
     number: int
-    start: int  # character offsets in the source text
+    start: int  # character offsets in the document's extracted text
     end: int
     text: str
+    page: int | None = None  # 1-based page where the chunk starts, for paginated formats (PDF)
 
     @property
     def id(self) -> str:
@@ -86,14 +87,25 @@ class Chunker:
         text, params = document.text, self.params
         size = lambda span: self.count_tokens(text[span[0]:span[1]])  # noqa: E731
         spans: list[tuple[int, int]] = []
+        heading = None  # a short line that ends no sentence waits to join the text it introduces
         for paragraph in paragraph_spans(text):
             for piece in self._pieces(text, *paragraph):
-                if spans and min(size(spans[-1]), size(piece)) < params.min_tokens \
+                if heading and size((heading[0], piece[1])) <= params.max_tokens:
+                    piece = (heading[0], piece[1])
+                elif heading:
+                    spans.append(heading)
+                heading = None
+                if size(piece) < params.min_tokens and not ends_sentence(text[piece[0]:piece[1]]):
+                    heading = piece
+                elif spans and min(size(spans[-1]), size(piece)) < params.min_tokens \
+                        and document.page_at(spans[-1][0]) == document.page_at(piece[0]) \
                         and size((spans[-1][0], piece[1])) <= params.max_tokens:
-                    spans[-1] = (spans[-1][0], piece[1])
+                    spans[-1] = (spans[-1][0], piece[1])  # a short paragraph stays with its neighbour
                 else:
                     spans.append(piece)
+        if heading:
+            spans.append(heading)
         return [
-            Chunk(source=document.source, number=i, start=s, end=e, text=text[s:e])
+            Chunk(source=document.source, number=i, start=s, end=e, text=text[s:e], page=document.page_at(s))
             for i, (s, e) in enumerate(spans)
         ]

@@ -1,5 +1,6 @@
 """Brings the store in line with the documents folder, embedding only new and changed files."""
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -8,8 +9,12 @@ from tqdm import tqdm
 from app.errors import DocumentError
 from index.chunking import Chunker
 from index.embeddings import BATCH_SIZE, Embedder
-from index.loading import find_files, load, source_name
-from index.store import ChunkStore
+from index.formats import SUPPORTED_SUFFIXES
+from index.loading import Document, find_files, load, source_name
+from index.store import ChunkStore, FileRecord
+
+# Called with (passages embedded so far, passages to embed) as indexing goes on.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -27,15 +32,16 @@ class IndexReport:
                  f"{len(self.unchanged)} unchanged", f"{self.chunks_embedded} chunks embedded"]
         text = ", ".join(parts) + f" in {self.seconds:.1f} s"
         if self.skipped:
-            text += f"; skipped (not .txt or .md): {', '.join(self.skipped)}"
+            text += f"; skipped (not {', '.join(SUPPORTED_SUFFIXES)}): {', '.join(self.skipped)}"
         return text
 
 
 def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
-         paths: list[Path] | None = None, progress: bool = True) -> IndexReport:
+         paths: list[Path] | None = None, progress: bool | Progress = True, force: bool = False) -> IndexReport:
     """Indexes new and changed files under root (or under paths inside it) and drops deleted ones.
 
     Every file is read and checked before anything is written, so a bad file changes nothing.
+    With force, unchanged files are embedded again too.
     """
     started = time.perf_counter()
     if not root.is_dir():
@@ -45,25 +51,7 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
     scopes = [source_name(root, p) for p in paths] if paths else ["."]
     report = IndexReport(skipped=[source_name(root, p) for p in unsupported])
     records = store.files()
-
-    todo = []
-    for doc in documents:
-        record = records.get(doc.source)
-        if record and record.complete and record.sha256 == doc.sha256:
-            report.unchanged.append(doc.source)
-        else:
-            (report.updated if record else report.added).append(doc.source)
-            todo.append((doc, chunker.split(doc), record))
-
-    with tqdm(total=sum(len(chunks) for _, chunks, _ in todo), unit="chunk", desc="Embedding",
-              disable=not progress or not todo) as bar:
-        for doc, chunks, record in todo:
-            vectors = []
-            for i in range(0, len(chunks), BATCH_SIZE):
-                vectors += embedder.embed_documents([c.text for c in chunks[i:i + BATCH_SIZE]])
-                bar.update(len(chunks[i:i + BATCH_SIZE]))
-            store.replace_file(doc.source, doc.sha256, chunks, vectors, record)
-            report.chunks_embedded += len(chunks)
+    write(store, embedder, chunker, documents, records, report, progress, force)
 
     present = {doc.source for doc in documents}
     for source, record in records.items():
@@ -73,3 +61,31 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
             report.removed.append(source)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: list[Document],
+          records: dict[str, FileRecord], report: IndexReport, progress: bool | Progress = True,
+          force: bool = False) -> None:
+    """Embeds and stores the documents that are new or changed since their records, noting each in report."""
+    todo = []
+    for doc in documents:
+        record = records.get(doc.source)
+        if record and record.complete and record.sha256 == doc.sha256 and not force:
+            report.unchanged.append(doc.source)
+        else:
+            (report.updated if record else report.added).append(doc.source)
+            todo.append((doc, chunker.split(doc), record))
+
+    total, done = sum(len(chunks) for _, chunks, _ in todo), 0
+    with tqdm(total=total, unit="chunk", desc="Embedding", disable=progress is not True or not todo) as bar:
+        for doc, chunks, record in todo:
+            vectors = []
+            for i in range(0, len(chunks), BATCH_SIZE):
+                batch = chunks[i:i + BATCH_SIZE]
+                vectors += embedder.embed_documents([c.text for c in batch])
+                bar.update(len(batch))
+                done += len(batch)
+                if callable(progress):
+                    progress(done, total)
+            store.replace_file(doc, chunks, vectors, record)
+            report.chunks_embedded += len(chunks)

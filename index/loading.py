@@ -1,18 +1,26 @@
-"""Finds and reads the document files of a corpus folder."""
+"""Finds the document files of a corpus folder and reads each into text, by its format."""
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import DocumentError
+from index import formats
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = formats.SUPPORTED_SUFFIXES
 
 
 @dataclass(frozen=True)
 class Document:
     source: str  # path relative to the corpus folder, with forward slashes
-    text: str
-    sha256: str
+    text: str  # the extracted text that passages and their offsets refer to
+    sha256: str  # of the file's bytes
+    kind: str = "text"  # the format: text, markdown, pdf, docx, html
+    pages: tuple[int, ...] = ()  # offset in text where each page starts; empty when unpaginated
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding the character at offset, or None for unpaginated formats."""
+        return bisect_right(self.pages, offset) if self.pages else None
 
 
 def find_files(root: Path, paths: list[Path] | None = None) -> tuple[list[Path], list[Path]]:
@@ -32,7 +40,7 @@ def find_files(root: Path, paths: list[Path] | None = None) -> tuple[list[Path],
         for path in candidates:
             if not path.is_file() or any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue
-            (supported if path.suffix.lower() in SUPPORTED_SUFFIXES else unsupported).add(path)
+            (supported if formats.is_supported(path.name) else unsupported).add(path)
     return sorted(supported), sorted(unsupported)
 
 
@@ -40,17 +48,13 @@ def source_name(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
+def read(source: str, data: bytes) -> Document:
+    """A document from a file's bytes; a file that cannot be read as its type is a DocumentError naming it."""
+    extracted = formats.extract(source, data)
+    return Document(source=source, text=extracted.text, sha256=hashlib.sha256(data).hexdigest(),
+                    kind=extracted.kind, pages=extracted.pages)
+
+
 def load(root: Path, path: Path) -> Document:
-    """Reads one UTF-8 text or Markdown file; anything else is a DocumentError naming the file."""
-    data = path.read_bytes()
-    name = source_name(root, path)
-    try:
-        if b"\x00" in data:
-            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1, "NUL byte")
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(
-            f"{path} is not a UTF-8 text file (byte {exc.start}: {exc.reason}). "
-            "Convert it to UTF-8 text, or move it out of the documents folder; nothing was indexed."
-        ) from None
-    return Document(source=name, text=text, sha256=hashlib.sha256(data).hexdigest())
+    """Reads one file of the corpus folder."""
+    return read(source_name(root, path), path.read_bytes())

@@ -2,7 +2,8 @@
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -11,8 +12,9 @@ from chromadb.config import Settings
 
 from app.errors import StoreError
 from index.chunking import Chunk
+from index.loading import Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages record their page, files their type, page count and indexing time
 MAX_BATCH = 5000  # Chroma takes at most 5461 records in one call
 
 
@@ -22,6 +24,14 @@ class FileRecord:
     sha256: str
     chunks: int
     complete: bool  # False while its chunks are being written: an interrupted file is redone
+    kind: str = "text"  # the document's format
+    pages: int = 0  # page count of paginated formats, 0 for the others
+    indexed_at: str = ""  # when its passages were written, ISO 8601 in UTC
+
+    def to_dict(self) -> dict:
+        """What a documents list shows of it."""
+        return {"source": self.source, "type": self.kind, "pages": self.pages or None,
+                "passages": self.chunks, "indexed_at": self.indexed_at}
 
 
 def open_client(index_dir: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
@@ -79,20 +89,18 @@ class ChunkStore:
 
     def files(self) -> dict[str, FileRecord]:
         got = self._files.get(include=["metadatas"])
-        return {
-            m["source"]: FileRecord(m["source"], m["sha256"], m["chunks"], m["complete"])
-            for m in got["metadatas"]
-        }
+        return {m["source"]: FileRecord(**m) for m in got["metadatas"]}
 
     def _record(self, record: FileRecord) -> None:
         self._files.upsert(
             ids=[record.source], embeddings=[[1.0]], documents=[record.source],
-            metadatas=[record.__dict__],
+            metadatas=[asdict(record)],
         )
 
-    def replace_file(self, source: str, sha256: str, chunks: list[Chunk], vectors: list[list[float]],
+    def replace_file(self, document: Document, chunks: list[Chunk], vectors: list[list[float]],
                      previous: FileRecord | None) -> None:
         """Swaps a file's chunks for new ones; the file counts as indexed only once all are written."""
+        source, sha256 = document.source, document.sha256
         self._record(FileRecord(source, sha256, max(len(chunks), previous.chunks if previous else 0), False))
         self._delete_chunks(source, previous.chunks if previous else 0)
         for i in range(0, len(chunks), MAX_BATCH):
@@ -101,10 +109,11 @@ class ChunkStore:
                 ids=[c.id for c in batch],
                 embeddings=vectors[i:i + MAX_BATCH],
                 documents=[c.text for c in batch],
-                metadatas=[{"source": c.source, "number": c.number, "start": c.start, "end": c.end}
-                           for c in batch],
+                metadatas=[_chunk_metadata(c) for c in batch],
             )
-        self._record(FileRecord(source, sha256, len(chunks), True))
+        indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._record(FileRecord(source, sha256, len(chunks), True, document.kind, len(document.pages),
+                                indexed_at))
 
     def remove_file(self, record: FileRecord) -> None:
         self._delete_chunks(record.source, record.chunks)
@@ -115,6 +124,10 @@ class ChunkStore:
         for i in range(0, len(ids), MAX_BATCH):
             self._chunks.delete(ids=ids[i:i + MAX_BATCH])
 
+    def documents(self) -> list[FileRecord]:
+        """The completely indexed files, by name."""
+        return sorted((r for r in self.files().values() if r.complete), key=lambda r: r.source)
+
     def count(self) -> int:
         return self._chunks.count()
 
@@ -123,6 +136,13 @@ class ChunkStore:
         got = self._chunks.query(query_embeddings=[vector], n_results=k,
                                  include=["documents", "metadatas", "distances"])
         return [
-            (Chunk(m["source"], m["number"], m["start"], m["end"], text), 1.0 - distance)
+            (Chunk(m["source"], m["number"], m["start"], m["end"], text, m.get("page")), 1.0 - distance)
             for text, m, distance in zip(got["documents"][0], got["metadatas"][0], got["distances"][0])
         ]
+
+
+def _chunk_metadata(chunk: Chunk) -> dict:
+    metadata = {"source": chunk.source, "number": chunk.number, "start": chunk.start, "end": chunk.end}
+    if chunk.page is not None:  # Chroma keeps no None values: unpaginated chunks have no page key
+        metadata["page"] = chunk.page
+    return metadata

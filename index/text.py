@@ -6,6 +6,8 @@ from functools import lru_cache
 import pysbd
 
 _WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?…:;\"'»”)\]]\s*$")
+HEADING_WORDS = 12  # a line this short that ends no sentence is a title, not a statement
 # Words too common to count as lexical evidence that a sentence answers a question.
 _STOPWORDS = frozenset(
     """a about after all also an and are as at be been before by can cand care ce cel cea cele cei
@@ -45,3 +47,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if end > start:
             spans.append((start, end))
     return spans
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text))
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a line of its own that ends no sentence: a title, never an answer."""
+    line_ends = end == len(text) or text[end] == "\n"
+    line_starts = start == 0 or text[start - 1] == "\n"
+    span = text[start:end]
+    return line_starts and line_ends and not ends_sentence(span) and len(span.split()) <= HEADING_WORDS

@@ -3,7 +3,7 @@ import pytest
 
 from app.answerers import NOT_IN_DOCUMENTS
 from app.errors import QuestionError
-from app.ui import render_answer
+from app.ui.chat import render_answer
 from tests.conftest import SEED, SENTENCE_2004
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -25,7 +25,7 @@ def test_the_2004_question_is_answered_with_its_sentence_and_citation(seed_pipel
     assert chunk.source == SEED.name and SEED_TEXT[chunk.start:chunk.end] == chunk.text
     assert chunk.text.startswith(SENTENCE_2004)
     assert answer.to_dict()["citations"][0] == {
-        "n": 1, "source": SEED.name, "text": chunk.text, "start": chunk.start, "end": chunk.end,
+        "n": 1, "source": SEED.name, "page": None, "text": chunk.text, "start": chunk.start, "end": chunk.end,
         "score": round(citation.passage.score, 4)}
 
 

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import SENTENCE_2004
+from tests.conftest import ROOT, SENTENCE_2004
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -108,3 +108,63 @@ def test_closing_the_tab_ends_generation(slow_llm, server, page):
                     f"LLM requests: {slow_llm.requests!r}; app log: {open(log).read()}")
     page.close()
     assert slow_llm.disconnected.wait(20), "generation went on after the tab closed"
+
+
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+
+
+def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path):
+    """Upload a PDF and a DOCX through the page, watch the progress, ask about both, remove one."""
+    from tests.documents import make_docx, make_pdf, multipage_html
+    from tests.test_uploads import DOCX_BLOCKS, PAGES
+
+    url, log = server
+    pdf = make_pdf(multipage_html(PAGES * 3, "Eastport water report"), tmp_path / "water-report.pdf")
+    word = make_docx(tmp_path / "raport-biblioteca.docx", DOCX_BLOCKS)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(url)
+    assert "1 document(s)" in page.locator("#status").inner_text()
+
+    page.locator("#upload input[type=file]").set_input_files([pdf, word])
+    page.wait_for_function(  # the progress shown while the files are read and embedded
+        "() => /Reading|Embedding/.test(document.querySelector('#documents-panel').innerText)", timeout=60_000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "upload.png")
+    result = page.locator("#documents-result")
+    result.get_by_text("Added").wait_for(timeout=120_000)
+    assert "water-report.pdf" in result.inner_text() and "raport-biblioteca.docx" in result.inner_text()
+    page.get_by_text("3 document(s)").wait_for(timeout=10_000)  # the status line, without a reload
+    table = page.locator("#documents").inner_text()
+    assert "water-report.pdf" in table and "pdf" in table and "12" in table  # 12 pages
+    page.locator("#documents-panel").screenshot(path=SCREENSHOTS / "documents.png")
+
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert "12,480 tests" in answer and "water-report.pdf" in answer and "page 3" in answer
+    answer = answered(page, "How many books did the municipal library lend in 2025?")
+    assert "86.500" in answer and "raport-biblioteca.docx" in answer
+
+    page.locator("#remove-choice input").click()
+    page.get_by_role("option", name="water-report.pdf").click()
+    page.locator("#remove").click()
+    result.get_by_text("Removed water-report.pdf").wait_for(timeout=30_000)
+    page.get_by_text("2 document(s)").wait_for(timeout=10_000)
+    assert "water-report.pdf" not in page.locator("#documents").inner_text()
+    assert "water-report.pdf" not in answered(page, "How many tests did the laboratory run on treated water?")
+    assert "Traceback" not in open(log).read()
+
+
+BOT = "#chat .message.bot, #chat [data-testid='bot']"
+
+
+def answered(page, question: str) -> str:
+    """Asks in the chat and waits for the finished answer: cited passages, an abstention or a warning."""
+    before = page.locator(BOT).count()
+    ask(page, question)
+    page.wait_for_function(
+        """([selector, before]) => {
+             const bots = document.querySelectorAll(selector);
+             if (bots.length <= before) return false;
+             const last = bots[bots.length - 1];
+             return last.querySelector('.citation') || /do not contain|⚠️/.test(last.innerText);
+           }""", arg=[BOT, before], timeout=60_000)
+    return page.locator(BOT).last.inner_text()

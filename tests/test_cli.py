@@ -17,8 +17,8 @@ def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
     assert done.returncode == 0, done.stderr
     first, second = [json.loads(line) for line in done.stdout.splitlines()]
     assert first["answer"] == f"{SENTENCE_2004} [1]" and first["abstained"] is False
-    assert set(first["citations"][0]) == {"n", "source", "text", "start", "end", "score"}
-    assert first["citations"][0]["source"] == SEED.name
+    assert set(first["citations"][0]) == {"n", "source", "page", "text", "start", "end", "score"}
+    assert first["citations"][0]["source"] == SEED.name and first["citations"][0]["page"] is None
     assert second == {"question": "Who won the 2018 World Cup?", "abstained": True, "citations": [],
                       "answer": "The documents do not contain the answer to this question."}
 
@@ -45,3 +45,32 @@ def test_bad_input_gives_a_message_not_a_traceback(docs, tmp_path):
 
     done = run("ask", "--embeddings", "glove", "--docs", docs, "--index-dir", tmp_path / "index", "x")
     assert done.returncode == 2 and "Unknown embedding model 'glove'" in done.stderr
+
+
+def test_add_lists_and_removes_documents(docs, tmp_path):
+    from tests.documents import make_pdf, multipage_html
+
+    pdf = make_pdf(multipage_html(["The Eastport utility has 41,000 customers.",
+                                   "The Miller reservoir supplied 18.4 million litres a day."]), tmp_path / "r.pdf")
+    (tmp_path / "empty.md").write_bytes(b"")
+    where = ["--docs", docs, "--index-dir", tmp_path / "index"]
+    added = run("add", *where, pdf, tmp_path / "empty.md")
+    assert added.returncode == 1 and "Traceback" not in added.stderr  # one file was refused
+    assert "Added: r.pdf" in added.stdout and "Refused empty.md: empty.md is empty" in added.stdout
+    assert (docs / "r.pdf").exists() and not (docs / "empty.md").exists()
+
+    listed = run("documents", "--json", *where)
+    rows = {row["source"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {SEED.name, "r.pdf"}
+    assert rows["r.pdf"]["type"] == "pdf" and rows["r.pdf"]["pages"] == 2 and rows["r.pdf"]["passages"] >= 1
+    assert rows[SEED.name] == {**rows[SEED.name], "type": "text", "pages": None, "passages": 14}
+
+    asked = run("ask", "--json", *where, "How much water did the Miller reservoir supply a day?")
+    cited = json.loads(asked.stdout)["citations"][0]
+    assert cited["source"] == "r.pdf" and cited["page"] == 2
+
+    removed = run("remove", *where, "r.pdf", "nothing.pdf")
+    assert removed.returncode == 1 and "Removed r.pdf" in removed.stdout
+    assert "No document named 'nothing.pdf'" in removed.stderr and "Traceback" not in removed.stderr
+    assert not (docs / "r.pdf").exists()
+    assert "r.pdf" not in run("documents", *where).stdout

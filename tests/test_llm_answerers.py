@@ -180,12 +180,12 @@ def test_cli_answers_with_each_backend(docs, tmp_path, backend_spec):
 def test_ui_endpoint_answers_with_each_backend(backend_spec, server):
     url, log = server
     client = Client(url, verbose=False)
-    result = client.predict(QUESTION, backend_spec, api_name="/ask")
+    result = client.predict(QUESTION, backend_spec, api_name="/ask_llm")
     assert set(result) == {"question", "answer", "abstained", "citations"} and result["question"] == QUESTION
     if backend_spec.startswith(("openai:", "ollama:")):
         assert result["answer"] == FAKE_ANSWER and result["citations"][0]["n"] == 1
     with pytest.raises(Exception, match="Unknown answerer 'gpt'; choose one of: extractive, ollama:MODEL"):
-        client.predict(QUESTION, "gpt", api_name="/ask")
+        client.predict(QUESTION, "gpt", api_name="/ask_llm")
 
 
 def test_unknown_answerer_names_the_valid_forms(seed_pipeline):

@@ -6,7 +6,7 @@ import numpy as np
 from app.answerers import NOT_IN_DOCUMENTS, Answerer
 from app.answers import Answer, Citation, Passage
 from index.embeddings import Embedder
-from index.text import content_words, sentence_spans
+from index.text import content_words, is_heading, sentence_spans
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class ExtractiveAnswerer(Answerer):
         return np.stack([self._cache[t] for t in texts])
 
     def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
-        spans = [(i, s, e) for i, p in enumerate(passages) for s, e in sentence_spans(p.chunk.text)]
+        spans = [(i, s, e) for i, p in enumerate(passages) for s, e in sentence_spans(p.chunk.text)
+                 if not is_heading(p.chunk.text, s, e)]
         if not spans:
             return []
         texts = [passages[i].chunk.text[s:e] for i, s, e in spans]

@@ -1,0 +1,39 @@
+"""The browser app: the chat beside the documents panel, and the named API endpoints, over one Pipeline."""
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from app.errors import AppError  # noqa: E402
+from app.pipeline import Pipeline  # noqa: E402
+from app.ui import api, chat, documents  # noqa: E402
+
+CSS = chat.CSS + documents.CSS
+
+# System fonts: the default theme would fetch web fonts, and the app must work with no internet.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
+
+
+def build(pipeline: Pipeline) -> gr.Blocks:
+    with gr.Blocks(title="Ask the documents") as demo:
+        gr.Markdown("## Ask the documents")
+        status = gr.HTML(documents.render_status(pipeline), elem_id="status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5):
+                chat.build(pipeline)
+            with gr.Column(scale=4, elem_id="documents-panel"):
+                refresh, panel = documents.build(pipeline, status)
+        api.build(pipeline)
+        demo.load(refresh, None, panel, api_visibility="private")  # what changed since the page was built
+    return demo
+
+
+def serve(pipeline: Pipeline, host: str, port: int) -> None:
+    demo = build(pipeline)
+    try:
+        demo.launch(server_name=host, server_port=port, css=CSS, theme=THEME, show_error=True,
+                    max_file_size=f"{int(pipeline.settings.max_upload_mb * 1_000_000)}b")
+    except OSError as exc:
+        raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

@@ -1,0 +1,79 @@
+"""The chat: answers with their [n] markers, and the cited passages beneath with the quote highlighted."""
+import html
+
+import gradio as gr
+
+from app.answers import Answer, Citation
+from app.errors import AppError
+from app.llm import ANSWERER_FORMS
+from app.pipeline import Pipeline
+
+CSS = """
+.citation { margin-top: .6em; font-size: .92em; }
+.citation .where { color: var(--body-text-color-subdued); }
+.citation blockquote { margin: .2em 0 0 0; }
+.citation mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+"""
+
+
+def render_citation(citation: Citation) -> str:
+    chunk, text = citation.passage.chunk, citation.passage.chunk.text
+    passage = (html.escape(text[:citation.quote_start]) + "<mark>" + html.escape(citation.quote) + "</mark>"
+               + html.escape(text[citation.quote_end:]))
+    where = f"page {chunk.page}" if chunk.page else f"characters {chunk.start}–{chunk.end}"
+    return (f'<div class="citation"><b>[{citation.n}]</b> <b>{html.escape(chunk.source)}</b> '
+            f'<span class="where">· passage {chunk.number + 1}, {where} · '
+            f'score {citation.passage.score:.3f}</span><blockquote>{passage}</blockquote></div>')
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat message: the answer (escaped), then each cited passage with its quote highlighted."""
+    parts = [html.escape(answer.text)]
+    if answer.note:
+        parts.append(f"<i>{html.escape(answer.note)}</i>")
+    parts += [render_citation(c) for c in answer.citations]
+    return "\n\n".join(parts)
+
+
+def build(pipeline: Pipeline) -> None:
+    """The chat, its question box, Stop, and the answerer settings."""
+
+    def respond(message: str, history: list[dict], turns: list, answerer: str):
+        history = [*history, {"role": "user", "content": html.escape(message or "")},
+                   {"role": "assistant", "content": "…"}]
+        yield "", history, turns
+        try:
+            for item in pipeline.stream(message, turns, answerer):
+                if isinstance(item, str):
+                    history[-1] = {"role": "assistant", "content": html.escape(item)}
+                    yield "", history, turns
+                else:
+                    history[-1] = {"role": "assistant", "content": render_answer(item)}
+                    turns = [*turns, (item.question, item.text)]
+        except AppError as exc:
+            history[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
+        yield "", history, turns
+
+    def choose(answerer: str) -> str:
+        try:
+            pipeline.answerer_for(answerer)
+        except AppError as exc:
+            return f"⚠️ {html.escape(str(exc))}"
+        return f"Answering with **{html.escape(answerer.strip() or pipeline.settings.answerer)}**."
+
+    chat = gr.Chatbot(label="Answers with their sources", height=520, elem_id="chat", feedback_options=None)
+    turns = gr.State([])
+    with gr.Row():
+        box = gr.Textbox(placeholder="Ask a question about the documents, in English or Romanian…",
+                         show_label=False, scale=8, elem_id="question", autofocus=True)
+        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+        stop = gr.Button("Stop", scale=1, elem_id="stop")
+    with gr.Accordion("Answerer settings", open=False, elem_id="settings"):
+        answerer = gr.Textbox(value=pipeline.settings.answerer, label="Answerer", elem_id="answerer",
+                              info=f"{ANSWERER_FORMS}; press Enter to apply")
+        chosen = gr.Markdown(elem_id="answerer-status")
+    answerer.submit(choose, answerer, chosen, api_visibility="private")
+    events = [trigger(respond, [box, chat, turns, answerer], [box, chat, turns], api_visibility="private")
+              for trigger in (box.submit, send.click)]
+    stop.click(None, cancels=events, api_visibility="private")
+    chat.clear(lambda: [], None, turns, api_visibility="private")

@@ -1,0 +1,86 @@
+"""The documents panel: upload files (several at once, drag and drop), see what is indexed, remove, re-index."""
+import html
+from pathlib import Path
+
+import gradio as gr
+
+from app.errors import AppError
+from app.pipeline import Pipeline
+from index.formats import SUPPORTED_SUFFIXES
+
+CSS = """
+#documents-result ul { margin: .2em 0; padding-left: 1.2em; }
+#documents-result .refused { color: var(--error-text-color); }
+"""
+COLUMNS = ["Document", "Type", "Pages", "Passages", "Indexed (UTC)"]
+
+
+def render_status(pipeline: Pipeline) -> str:
+    return f"<p>{html.escape(pipeline.status())}</p>"
+
+
+def rows(pipeline: Pipeline) -> list[list]:
+    return [[r.source, r.kind, r.pages or "", r.chunks, r.indexed_at.replace("T", " ")[:16]]
+            for r in pipeline.documents()]
+
+
+def render_lines(lines: list[tuple[str, str]]) -> str:
+    """(css class, text) pairs as an escaped list: names and reasons come from users' files."""
+    items = "".join(f'<li class="{cls}">{html.escape(text)}</li>' for cls, text in lines)
+    return f"<ul>{items}</ul>" if items else ""
+
+
+def build(pipeline: Pipeline, status: gr.HTML):
+    """The panel; returns a function that brings it (and the status line) up to date, and its outputs."""
+    gr.Markdown("### Documents")
+    files = gr.File(label=f"Drop files here or click to choose ({', '.join(SUPPORTED_SUFFIXES)}; "
+                          f"up to {pipeline.settings.max_upload_mb:g} MB each)",
+                    file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload", height=150)
+    result = gr.HTML(elem_id="documents-result")
+    table = gr.Dataframe(value=rows(pipeline), headers=COLUMNS, interactive=False, wrap=True,
+                         column_widths=["38%", "11%", "11%", "13%", "27%"], elem_id="documents")
+    with gr.Row():
+        choice = gr.Dropdown(choices=[r[0] for r in rows(pipeline)], value=None, label="Document",
+                             scale=3, elem_id="remove-choice")
+        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
+    reindex = gr.Button("Re-index all", elem_id="reindex")
+
+    def refreshed(message: str):
+        current = rows(pipeline)
+        return message, current, gr.update(choices=[r[0] for r in current], value=None), render_status(pipeline)
+
+    def on_upload(paths: list[str] | None, progress=gr.Progress()):
+        paths = [Path(p) for p in paths or []]
+        progress(0, desc=f"Reading {len(paths)} file(s)…")
+        report_progress = lambda done, total: progress((done, total), desc="Embedding", unit="passages")  # noqa: E731
+        try:
+            report = pipeline.upload([(p.name, p) for p in paths], progress=report_progress)
+        except AppError as exc:
+            return *refreshed(render_lines([("refused", str(exc))])), None
+        lines = [("added", line) for line in report.summary().splitlines() if not line.startswith("Refused")]
+        lines += [("refused", f"Refused {r['name']}: {r['reason']}") for r in report.refused]
+        return *refreshed(render_lines(lines)), None
+
+    def on_remove(source: str | None):
+        if not source:
+            return refreshed(render_lines([("refused", "Choose a document to remove.")]))
+        try:
+            record = pipeline.remove(source)
+        except AppError as exc:
+            return refreshed(render_lines([("refused", str(exc))]))
+        return refreshed(render_lines([("removed", f"Removed {record.source} ({record.chunks} passages).")]))
+
+    def on_reindex(progress=gr.Progress()):
+        progress(0, desc="Reading the documents…")
+        try:
+            report = pipeline.index(progress=lambda done, total: progress((done, total), desc="Embedding",
+                                                                            unit="passages"), force=True)
+        except AppError as exc:
+            return refreshed(render_lines([("refused", str(exc))]))
+        return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]))
+
+    panel = [result, table, choice, status]
+    files.upload(on_upload, files, [*panel, files], show_progress_on=files, api_visibility="private")
+    remove.click(on_remove, choice, panel, show_progress_on=table, api_visibility="private")
+    reindex.click(on_reindex, None, panel, show_progress_on=table, api_visibility="private")
+    return lambda: refreshed("")[1:], panel[1:]

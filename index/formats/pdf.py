@@ -1,0 +1,212 @@
+"""PDF: the text layer read with PDFium, running headers and footers dropped, lines joined into paragraphs."""
+import re
+import statistics
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from app.errors import DocumentError
+from index.formats import Extracted, clean
+
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
+# A line that is only a page number: "3", "- 3 -", "Page 3 of 10", "3/10", "Pagina 3 din 10".
+_PAGE_NUMBER = re.compile(r"^[-–—\s]*((page|pagina|pag\.|p\.|seite)\s*)?\d+(\s*(/|of|din|de|von)\s*\d+)?[-–—\s]*$",
+                          re.IGNORECASE)
+# What browsers print above and below each page: "11/28/26, 1:18 PM Title" and "https://… 2/7".
+_BROWSER_HEADER = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}:\d{2}")
+_BROWSER_FOOTER = re.compile(r"^(https?|file)://\S*\s+\d+\s*/\s*\d+$")
+_HYPHEN = "\ufffe"  # PDFium's mark for a word hyphenated at the end of a line
+_PDFIUM = threading.Lock()  # PDFium is not thread-safe, and the server reads uploads on several threads
+
+
+@dataclass(frozen=True)
+class _Hyphens:
+    """Tells a hyphen the document wrote from one its maker added to break a word at a line's end."""
+
+    added: bool  # whether the maker adds hyphens at all
+    words: frozenset[str]  # the document's words, hyphenated ones whole
+
+    def keep(self, head: str, tail: str) -> bool:
+        """Whether head- at a line's end and tail at the next line's start are one hyphenated word."""
+        head, tail = head.lower(), tail.lower()
+        return not self.added or (f"{head}-{tail}" in self.words and head + tail not in self.words)
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    left: float
+    right: float
+    bottom: float  # PDF coordinates: y grows upwards
+    size: float  # the font's height (ascent to descent)
+
+
+def extract(name: str, data: bytes) -> Extracted:
+    if b"%PDF-" not in data[:1024]:
+        raise DocumentError(f"{name} is not a PDF (it does not start with %PDF-). Save it again as PDF, or give it "
+                            "the suffix of its real type.")
+    with _PDFIUM:
+        pages, producer = _read(name, data)
+    if not any(line.text.strip() for page in pages for line in page):
+        raise DocumentError(f"{name} has no text layer (a scanned PDF?). Run OCR on it (e.g. ocrmypdf) and add "
+                            "the result, or add the document's text as a .txt file.")
+    # Browsers print with Skia and never break words with hyphens of their own (unlike TeX or InDesign)
+    return assemble(pages, hyphenates=not producer.startswith("Skia/PDF"))
+
+
+def _read(name: str, data: bytes) -> tuple[list[list[Line]], str]:
+    """The lines of each page, and the name of the program that made the PDF."""
+    try:
+        document = pdfium.PdfDocument(data)  # PDFium tries the empty password by itself
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise DocumentError(f"{name} is encrypted with a password. Save a copy without the password "
+                                "(print it to PDF, or remove the protection in a PDF tool) and add that.") from None
+        raise DocumentError(f"{name} is a damaged PDF that cannot be opened ({exc}). Export or download it "
+                            "again.") from None
+    try:
+        return [_lines(page) for page in document], document.get_metadata_dict().get("Producer", "")
+    finally:
+        document.close()
+
+
+def assemble(pages: list[list[Line]], hyphenates: bool = True) -> Extracted:
+    """The text of the pages' lines: running headers and footers dropped, paragraphs joined. hyphenates:
+    whether the PDF's maker breaks words at line ends with hyphens of its own, which are then removed."""
+    pages = _drop_running_lines(pages)
+    pitches = _pitches(pages)
+    hyphens = _Hyphens(hyphenates, frozenset(
+        w.lower() for page in pages for line in page for w in re.findall(r"\w+(?:-\w+)+|\w+", line.text)))
+    text, starts, previous = "", [], []
+    for page in pages:
+        start = None
+        for number, body in enumerate(_paragraphs(page, pitches, hyphens)):
+            if number == 0 and previous and _runs_on(previous, page[0]):
+                text = _join(text, body, hyphens)
+                start = len(text) - len(body)
+                continue
+            text += "\n\n" if text else ""
+            start = len(text) if start is None else start
+            text += body
+        starts.append(len(text) if start is None else start)
+        previous = page or previous
+    return Extracted(text.replace(_HYPHEN, "-"), "pdf", tuple(starts))
+
+
+def _lines(page) -> list[Line]:
+    """The page's text lines in reading order, each with its box (from its first and last character)."""
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+        lines, start, index = [], 0, 0
+        # PDFium counts a character outside the BMP as two; walk its indices beside the string's.
+        indices = []
+        for char in text:
+            indices.append(index)
+            index += 2 if ord(char) > 0xFFFF else 1
+        indices.append(index)
+        # PDFium ends a line at a line break, or at the hyphen of a word it rejoined (kept as a mark here)
+        for match in re.finditer(r"\r\n|\n|\r|\ufffe", text + "\n"):
+            segment = text[start:match.start()]
+            first = len(segment) - len(segment.lstrip())
+            last = len(segment.rstrip())
+            if last > first:
+                left, bottom, _, top = textpage.get_charbox(indices[start + first], loose=True)
+                right = textpage.get_charbox(indices[start + last - 1], loose=True)[2]
+                mark = _HYPHEN if match.group() == _HYPHEN else ""
+                lines.append(Line(clean(segment).strip() + mark, left, right, bottom, top - bottom))
+            start = match.end()
+        return lines
+    finally:
+        textpage.close()
+        page.close()
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def _edges(page: list[Line], depth: int) -> list[Line]:
+    """The lines nearest the top and the bottom of the page, where running headers and footers sit."""
+    by_height = sorted(page, key=lambda line: line.bottom)
+    return by_height[:depth] + by_height[-depth:] if len(by_height) > 2 * depth else by_height
+
+
+def _is_running(line: Line, outermost: bool, repeated: set[str]) -> bool:
+    if _key(line.text) in repeated:
+        return True
+    return outermost and any(pattern.match(line.text) for pattern in (_PAGE_NUMBER, _BROWSER_HEADER, _BROWSER_FOOTER))
+
+
+def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
+    """Drops running headers and footers: lines near the top or bottom that repeat (digits aside) on
+    most pages, and the outermost lines when they are page numbers or a browser's print header or footer."""
+    counts = Counter(key for page in pages for key in {_key(line.text) for line in _edges(page, 3)})
+    repeated = {key for key, n in counts.items() if n >= 2 and n >= len(pages) / 2}
+    kept = []
+    for page in pages:
+        near = {id(line) for line in _edges(page, 2)}
+        outermost = {id(line) for line in _edges(page, 1)}
+        kept.append([line for line in page
+                     if id(line) not in near or not _is_running(line, id(line) in outermost, repeated)])
+    return kept
+
+
+def _pitches(pages: list[list[Line]]) -> dict[int, float]:
+    """The usual distance between baselines of consecutive lines, per font size (rounded to a point)."""
+    gaps: dict[int, list[float]] = {}
+    for page in pages:
+        for above, below in zip(page, page[1:]):
+            gap = above.bottom - below.bottom
+            if abs(above.size - below.size) < 0.1 * above.size and 0 < gap < 3 * above.size:
+                gaps.setdefault(round(above.size), []).append(gap)
+    return {size: statistics.median(values) for size, values in gaps.items()}
+
+
+def _is_short(line: Line, page: list[Line]) -> bool:
+    """Whether the line stops well before the width of the page's (or its column's) full lines."""
+    widths = sorted(other.right - other.left for other in page)
+    return line.right - line.left < 0.75 * widths[int(0.9 * (len(widths) - 1))]
+
+
+def _paragraphs(page: list[Line], pitches: dict[int, float], hyphens: _Hyphens) -> list[str]:
+    """Joins a page's lines into paragraphs, which break at vertical gaps, font size changes, and after
+    a sentence's end at an indent or a short line; pieces of one row are joined with " | "."""
+    if not page:
+        return []
+    paragraphs = [page[0].text]
+    for above, below in zip(page, page[1:]):
+        gap = above.bottom - below.bottom
+        pitch = pitches.get(round(above.size), 1.2 * above.size)
+        ends_sentence = bool(_SENTENCE_END.search(above.text))
+        if abs(gap) < 0.3 * above.size and below.left > above.right:
+            paragraphs[-1] += (" | " if below.left - above.right > above.size else " ") + below.text
+        elif (abs(above.size - below.size) > 0.15 * above.size or gap <= 0 or gap > 1.3 * pitch
+              or (ends_sentence and (_is_short(above, page) or below.left > above.left + above.size))):
+            paragraphs.append(below.text)
+        else:
+            paragraphs[-1] = _join(paragraphs[-1], below.text, hyphens)
+    return paragraphs
+
+
+def _runs_on(page: list[Line], first: Line) -> bool:
+    """Whether the page's last paragraph reads on into the next page's first line: its last line ends no
+    sentence, fills the line (a heading does not) and is set in the same size."""
+    last = page[-1]
+    return (not _SENTENCE_END.search(last.text) and abs(last.size - first.size) <= 0.15 * last.size
+            and not _is_short(last, page))
+
+
+def _join(text: str, line: str, hyphens: _Hyphens) -> str:
+    """Adds a line to its paragraph with a space, or none after a hyphen. A word hyphenated before a
+    lowercase letter is rejoined (infor-mation) unless the hyphen is the document's own (well-known);
+    before a capital or a digit the hyphen stays (Marlow-Heights, 2024-2025)."""
+    head = re.search(r"(\w+)(\ufffe|(?<=\w)-)$", text[-100:])
+    if not head:
+        return f"{text} {line}" if text else line
+    tail = re.match(r"[^\W\d_]+", line)
+    hyphen = "" if tail and line[0].islower() and not hyphens.keep(head.group(1), tail.group()) else "-"
+    return text[:-1] + hyphen + line
