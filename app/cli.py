@@ -1,5 +1,6 @@
 """Command line: `serve` (the default), `ask`, `index`, `add`, `documents`, `remove`, `eval` and `xquad`."""
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -23,6 +24,9 @@ def _common() -> argparse.ArgumentParser:
                         help="where the Chroma index lives (default: %(default)s)")
     common.add_argument("--chroma-url", default=os.environ.get("RAG_CHROMA_URL"),
                         help="use a Chroma server (`chroma run`) at this URL instead of --index-dir")
+    common.add_argument("--collection", default=os.environ.get("RAG_COLLECTION"),
+                        help="name of the corpus on a shared Chroma server: processes giving the same "
+                             "--chroma-url and --collection share one index (default: from --docs)")
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
                         help="e5-small (default) or sentence-transformers:<model name or local path>")
     common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
@@ -35,6 +39,8 @@ def _common() -> argparse.ArgumentParser:
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
     common.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
                         help="largest file accepted by an upload or `add`, in MB (default: %(default)g)")
+    common.add_argument("--lock-timeout", type=float, default=defaults.lock_timeout,
+                        help="seconds to wait while another process writes the index (default: %(default)g)")
     return common
 
 
@@ -47,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="start the chat in the browser (default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
+                       help="require this login for the page and the API (repeatable; or RAG_AUTH with "
+                            "USER:PASSWORD pairs separated by commas)")
 
     ask = sub.add_parser("ask", parents=[common], help="answer questions on the command line")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
@@ -90,7 +99,8 @@ CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int}
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
-                    top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb)
+                    top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb,
+                    collection=args.collection, lock_timeout=args.lock_timeout)
 
 
 def describe(settings: Settings) -> str:
@@ -267,11 +277,34 @@ def cmd_xquad(args) -> int:
     return 0
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(items: list[str]) -> list[tuple[str, str]]:
+    """USER:PASSWORD pairs from --auth, or else from RAG_AUTH."""
+    items = items or [i for i in os.environ.get("RAG_AUTH", "").split(",") if i.strip()]
+    logins = []
+    for item in items:
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user or not password:
+            raise AppError(f"Bad login '{user}:…': use --auth USER:PASSWORD, with neither part empty.")
+        logins.append((user, password))
+    return logins
+
+
 def cmd_serve(args) -> int:
     from app import ui
 
+    logins = parse_auth(args.auth)
+    if not logins and not is_loopback(args.host):
+        print(f"warning: serving on {args.host} without --auth: anyone who can reach port {args.port} can "
+              "read, upload and delete documents. Add --auth USER:PASSWORD.", file=sys.stderr)
     pipeline = _open(args)
-    ui.serve(pipeline, args.host, args.port)
+    ui.serve(pipeline, args.host, args.port, logins)
     return 0
 
 

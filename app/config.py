@@ -12,9 +12,11 @@ class Settings:
     docs: Path = Path("seeds")
     index_dir: Path = Path(".rag-index")
     chroma_url: str | None = None
+    collection: str | None = None  # the corpus name on a shared Chroma server; default: the docs folder
     embeddings: str = embeddings.DEFAULT
     answerer: str = answerers.DEFAULT  # `extractive`, or an LLM: see app.llm.FORMS
     llm_timeout: float = llm.DEFAULT_TIMEOUT  # seconds an LLM server may take before the fallback
     top_k: int = 5
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage
     max_upload_mb: float = 20.0  # larger uploaded files are refused
+    lock_timeout: float = 600.0  # seconds to wait for another process writing the same index

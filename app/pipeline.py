@@ -1,5 +1,7 @@
 """Question answering over one corpus: opens the models and the store once, then indexes and answers."""
-import threading
+import hashlib
+import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -8,12 +10,13 @@ from pathlib import Path
 from app import answerers
 from app.answers import Answer
 from app.config import Settings
-from app.errors import DocumentError, QuestionError, StoreError
+from app.errors import AppError, DocumentError, QuestionError, StoreError
 from app.retrieval import Retriever
 from index import embeddings, formats, loading, uploads
 from index.chunking import Chunker, ChunkingParams
 from index.indexer import IndexReport, Progress, sync, write
-from index.store import ChunkStore, FileRecord, open_client
+from index.lock import WriteLock
+from index.store import WRITTEN_MARK, ChunkStore, FileRecord, open_client
 
 MAX_QUESTION_CHARS = 2000
 MAX_UPLOAD_FILES = 50  # files in one upload
@@ -28,12 +31,16 @@ class Pipeline:
         params = ChunkingParams(limit, min(default.split_tokens, limit), default.min_tokens)
         self.chunker = Chunker(self.embedder.count_tokens, params)
         client = open_client(settings.index_dir, settings.chroma_url)
-        self.store = ChunkStore(client, str(settings.docs.resolve()), self.embedder.model_id,
-                                params.as_dict())
+        corpus = settings.collection or str(settings.docs.resolve())
+        location = settings.chroma_url or str(settings.index_dir)
+        reopen = None if settings.chroma_url else lambda: open_client(settings.index_dir, fresh=True)
+        self.store = ChunkStore(client, corpus, self.embedder.model_id, params.as_dict(), location,
+                                origin=f"{socket.gethostname()}:{settings.docs.resolve()}", reopen=reopen)
+        mark = None if settings.chroma_url else settings.index_dir / WRITTEN_MARK
+        self._writing = WriteLock(_lock_path(settings, corpus), settings.lock_timeout, mark)
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
         self._answerers: dict[str, answerers.Answerer] = {}
         self.answerer = self.answerer_for(settings.answerer)
-        self._writing = threading.Lock()  # one writer at a time; questions are answered meanwhile
 
     def answerer_for(self, name: str | None) -> answerers.Answerer:
         """The answerer of that name (the configured one for None), created once per process."""
@@ -45,7 +52,7 @@ class Pipeline:
     def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,
               force: bool = False) -> IndexReport:
         """Brings the index in line with the documents folder; with force, every file is embedded again."""
-        with self._writing:
+        with self._writing():
             return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force)
 
     def upload(self, files: list[tuple[str, Path]], progress: bool | Progress = False) -> uploads.UploadReport:
@@ -72,7 +79,7 @@ class Pipeline:
             if stored != name:
                 report.renamed[name] = stored
         if accepted:
-            with self._writing:
+            with self._writing():
                 self._store_uploads(accepted, report, progress)
         report.seconds = time.perf_counter() - started
         return report
@@ -101,8 +108,11 @@ class Pipeline:
             write(self.store, self.embedder, self.chunker, [doc for doc, _ in accepted.values()], records,
                   indexed, progress)
         except BaseException:
-            placed.undo()  # the folder as it was; the index follows it
-            sync(docs, self.store, self.embedder, self.chunker, [docs / s for s in accepted], progress=False)
+            placed.undo()  # the folder as it was; the index follows it, or redoes it at the next sync
+            try:
+                sync(docs, self.store, self.embedder, self.chunker, [docs / s for s in accepted], progress=False)
+            except AppError:
+                pass  # the files' records stay incomplete, so their passages are never searched
             raise
         report.added += indexed.added
         report.replaced += indexed.updated
@@ -121,7 +131,7 @@ class Pipeline:
         if record is None or not path.is_relative_to(self.settings.docs.resolve()):
             raise DocumentError(f"No document named '{source}' is indexed; `python -m app documents` "
                                 "lists them.")
-        with self._writing:
+        with self._writing():
             path.unlink(missing_ok=True)
             self.store.remove_file(record)
         return record
@@ -172,3 +182,11 @@ class Pipeline:
         shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
         return (f"{len(files)} document(s) in {self.settings.docs}: {shown or 'none'} · "
                 f"{self.store.count()} passages · embeddings: {self.embedder.model_id}")
+
+
+def _lock_path(settings: Settings, corpus: str) -> Path:
+    """The index directory's own lock file; for a Chroma server, one per server and corpus on this machine."""
+    if not settings.chroma_url:
+        return settings.index_dir / "write.lock"
+    key = hashlib.sha1(f"{settings.chroma_url} {corpus}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"ask-the-documents-{key}.lock"

@@ -40,6 +40,8 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
          paths: list[Path] | None = None, progress: bool | Progress = True, force: bool = False) -> IndexReport:
     """Indexes new and changed files under root (or under paths inside it) and drops deleted ones.
 
+    Files indexed from another documents folder (another app process on a shared Chroma server) are
+    left alone.
     Every file is read and checked before anything is written, so a bad file changes nothing.
     With force, unchanged files are embedded again too.
     """
@@ -56,7 +58,7 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
     present = {doc.source for doc in documents}
     for source, record in records.items():
         in_scope = any(s == "." or source == s or source.startswith(s + "/") for s in scopes)
-        if in_scope and source not in present:
+        if in_scope and source not in present and record.origin in ("", store.origin):
             store.remove_file(record)
             report.removed.append(source)
     report.seconds = time.perf_counter() - started
@@ -76,16 +78,17 @@ def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: li
             (report.updated if record else report.added).append(doc.source)
             todo.append((doc, chunker.split(doc), record))
 
+    store.check_room([chunk for _, chunks, _ in todo for chunk in chunks])
     total, done = sum(len(chunks) for _, chunks, _ in todo), 0
     with tqdm(total=total, unit="chunk", desc="Embedding", disable=progress is not True or not todo) as bar:
         for doc, chunks, record in todo:
-            vectors = []
+            store.begin_file(doc, len(chunks), record)
             for i in range(0, len(chunks), BATCH_SIZE):
                 batch = chunks[i:i + BATCH_SIZE]
-                vectors += embedder.embed_documents([c.text for c in batch])
+                store.add_chunks(doc, batch, embedder.embed_documents([c.text for c in batch]))
                 bar.update(len(batch))
                 done += len(batch)
                 if callable(progress):
                     progress(done, total)
-            store.replace_file(doc, chunks, vectors, record)
+            store.finish_file(doc, len(chunks))
             report.chunks_embedded += len(chunks)

@@ -1,7 +1,12 @@
 """The Chroma store: one collection of chunks per corpus and embedding model, and a record of indexed files."""
+import errno
 import hashlib
 import json
+import os
 import re
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,8 +19,11 @@ from app.errors import StoreError
 from index.chunking import Chunk
 from index.loading import Document
 
-FORMAT_VERSION = 2  # 2: passages record their page, files their type, page count and indexing time
+FORMAT_VERSION = 2  # 2: passages record their page and file version, files their type, pages, time and origin
+WRITTEN_MARK = "last-write"  # a local index's writers leave "PID:time" here when they finish
 MAX_BATCH = 5000  # Chroma takes at most 5461 records in one call
+LOW_DISK_BYTES = 4 * 2**20  # room a local index keeps free: Chroma cannot even be read once its disk is full
+CHUNK_BYTES = 6 * 1024  # what a stored chunk takes besides its text (vector, graph links, log, records)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class FileRecord:
     kind: str = "text"  # the document's format
     pages: int = 0  # page count of paginated formats, 0 for the others
     indexed_at: str = ""  # when its passages were written, ISO 8601 in UTC
+    origin: str = ""  # the documents folder (host:path) that holds the file; only its own sync drops it
 
     def to_dict(self) -> dict:
         """What a documents list shows of it."""
@@ -34,10 +43,17 @@ class FileRecord:
                 "passages": self.chunks, "indexed_at": self.indexed_at}
 
 
-def open_client(index_dir: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
-    """A Chroma client on a local directory, or on a Chroma server when a URL is given."""
+def open_client(index_dir: Path | None = None, url: str | None = None, fresh: bool = False) -> chromadb.ClientAPI:
+    """A Chroma client on a local directory, or on a Chroma server when a URL is given.
+
+    fresh reloads a local index from disk: a client keeps its own copy of the vector index, which does
+    not see what another process wrote."""
     settings = Settings(anonymized_telemetry=False)
     try:
+        if fresh:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
         if url:
             parts = urlparse(url if "://" in url else f"http://{url}")
             return chromadb.HttpClient(
@@ -61,34 +77,75 @@ def collection_name(corpus: str, model_id: str, chunking: dict) -> str:
 
 
 class ChunkStore:
-    """Chunks of one corpus embedded by one model; vectors of different models never share a collection."""
+    """Chunks of one corpus embedded by one model; vectors of different models never share a collection.
 
-    def __init__(self, client: chromadb.ClientAPI, corpus: str, model_id: str, chunking: dict):
-        name = collection_name(corpus, model_id, chunking)
+    A chunk is searchable only while its file's record is complete and of the same version, so the
+    passages of a file being written, or interrupted mid-write, never reach an answer.
+    """
+
+    def __init__(self, client: chromadb.ClientAPI, corpus: str, model_id: str, chunking: dict,
+                 location: str = "", origin: str = "", reopen: Callable[[], chromadb.ClientAPI] | None = None):
+        self.name = collection_name(corpus, model_id, chunking)
+        self.location = location  # the index directory or server URL, for messages
+        self.origin = origin
         self.info = {
             "corpus": corpus,
             "model_id": model_id,
             "chunking": json.dumps(chunking, sort_keys=True),
             "format": FORMAT_VERSION,
         }
-        try:
+        # A local index is reloaded when another process has written it since (see WriteLock).
+        self._reopen = reopen
+        self._written = Path(location) / WRITTEN_MARK if reopen else None
+        self._seen = self._last_write()
+        self._open(client)
+
+    def _open(self, client: chromadb.ClientAPI) -> None:
+        with self._using("opened", follow=False):
             self._chunks = client.get_or_create_collection(
-                name, metadata={**self.info, "hnsw:space": "cosine"}, embedding_function=None
+                self.name, metadata={**self.info, "hnsw:space": "cosine"}, embedding_function=None
             )
             self._files = client.get_or_create_collection(
-                f"{name}-files", metadata=self.info, embedding_function=None
+                f"{self.name}-files", metadata=self.info, embedding_function=None
             )
-        except Exception as exc:
-            raise StoreError(f"Cannot open the index collection {name}: {exc}") from None
         stored = {k: self._chunks.metadata.get(k) for k in self.info}
         if stored != self.info:
             raise StoreError(
-                f"Index collection {name} was built for {stored}, not {self.info}. "
+                f"Index collection {self.name} was built for {stored}, not {self.info}. "
                 "Delete the index directory and run `python -m app index` again."
             )
 
+    def _last_write(self) -> str:
+        try:
+            return self._written.read_text() if self._written else ""
+        except OSError:
+            return ""
+
+    def _follow_other_writers(self) -> None:
+        last = self._last_write()
+        if last != self._seen:
+            self._seen = last
+            if not last.startswith(f"{os.getpid()}:"):
+                self._open(self._reopen())
+
+    @contextmanager
+    def _using(self, doing: str, follow: bool = True) -> Iterator[None]:
+        """Turns the store's failures (server down, index deleted, disk full) into a message for users."""
+        try:
+            if self.location and not self.location.startswith("http") and not Path(self.location).is_dir():
+                raise StoreError(f"The index at {self.location} is gone (it was deleted while the app ran). "
+                                 "Restart the app, or run `python -m app index`, to build it again.")
+            if follow and self._reopen:
+                self._follow_other_writers()
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:  # chromadb raises bare Exceptions for connection, disk and file problems
+            raise StoreError(_explain(self.location, doing, exc)) from None
+
     def files(self) -> dict[str, FileRecord]:
-        got = self._files.get(include=["metadatas"])
+        with self._using("read"):
+            got = self._files.get(include=["metadatas"])
         return {m["source"]: FileRecord(**m) for m in got["metadatas"]}
 
     def _record(self, record: FileRecord) -> None:
@@ -97,27 +154,55 @@ class ChunkStore:
             metadatas=[asdict(record)],
         )
 
-    def replace_file(self, document: Document, chunks: list[Chunk], vectors: list[list[float]],
-                     previous: FileRecord | None) -> None:
-        """Swaps a file's chunks for new ones; the file counts as indexed only once all are written."""
-        source, sha256 = document.source, document.sha256
-        self._record(FileRecord(source, sha256, max(len(chunks), previous.chunks if previous else 0), False))
-        self._delete_chunks(source, previous.chunks if previous else 0)
-        for i in range(0, len(chunks), MAX_BATCH):
-            batch = chunks[i:i + MAX_BATCH]
-            self._chunks.upsert(
-                ids=[c.id for c in batch],
-                embeddings=vectors[i:i + MAX_BATCH],
-                documents=[c.text for c in batch],
-                metadatas=[_chunk_metadata(c) for c in batch],
-            )
+    def begin_file(self, document: Document, chunks: int, previous: FileRecord | None) -> None:
+        """Marks a file as being written and drops its old chunks; add_chunks and finish_file follow.
+
+        The record counts the old chunks or the new, whichever are more, so that redoing an
+        interrupted file deletes every chunk it may have left."""
+        with self._using("written"):
+            self._record(FileRecord(document.source, document.sha256,
+                                    max(chunks, previous.chunks if previous else 0), False, origin=self.origin))
+            self._delete_chunks(document.source, previous.chunks if previous else 0)
+
+    def check_room(self, chunks: list[Chunk]) -> None:
+        """Refuses to write chunks that would fill a local index's disk, before Chroma fails half-way."""
+        if self.location.startswith("http"):
+            return
+        needed = sum(CHUNK_BYTES + 4 * len(c.text.encode()) for c in chunks) + LOW_DISK_BYTES
+        try:
+            free = shutil.disk_usage(self.location).free
+        except OSError:
+            return  # a missing index is reported by the write itself
+        if free < needed:
+            raise StoreError(
+                f"The index at {self.location} could not be written: the disk is full ({free / 2**20:.1f} MB free, "
+                f"about {needed / 2**20:.1f} MB needed). Free some space and try again; what was indexed "
+                "before is still answered.")
+
+    def add_chunks(self, document: Document, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        """Writes some of a file's chunks; they are not searched until finish_file."""
+        self.check_room(chunks)
+        with self._using("written"):
+            for i in range(0, len(chunks), MAX_BATCH):
+                batch = chunks[i:i + MAX_BATCH]
+                self._chunks.upsert(
+                    ids=[c.id for c in batch],
+                    embeddings=vectors[i:i + MAX_BATCH],
+                    documents=[c.text for c in batch],
+                    metadatas=[_chunk_metadata(c, document.sha256) for c in batch],
+                )
+
+    def finish_file(self, document: Document, chunks: int) -> None:
+        """Records the file as indexed: from now on its chunks are searched."""
         indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._record(FileRecord(source, sha256, len(chunks), True, document.kind, len(document.pages),
-                                indexed_at))
+        with self._using("written"):
+            self._record(FileRecord(document.source, document.sha256, chunks, True, document.kind,
+                                    len(document.pages), indexed_at, self.origin))
 
     def remove_file(self, record: FileRecord) -> None:
-        self._delete_chunks(record.source, record.chunks)
-        self._files.delete(ids=[record.source])
+        with self._using("written"):
+            self._delete_chunks(record.source, record.chunks)
+            self._files.delete(ids=[record.source])
 
     def _delete_chunks(self, source: str, count: int) -> None:
         ids = [f"{source}#{n}" for n in range(count)]
@@ -129,20 +214,54 @@ class ChunkStore:
         return sorted((r for r in self.files().values() if r.complete), key=lambda r: r.source)
 
     def count(self) -> int:
-        return self._chunks.count()
+        with self._using("read"):
+            return self._chunks.count()
 
     def search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
-        """The k nearest chunks with their cosine similarity, best first."""
-        got = self._chunks.query(query_embeddings=[vector], n_results=k,
-                                 include=["documents", "metadatas", "distances"])
-        return [
-            (Chunk(m["source"], m["number"], m["start"], m["end"], text, m.get("page")), 1.0 - distance)
-            for text, m, distance in zip(got["documents"][0], got["metadatas"][0], got["distances"][0])
-        ]
+        """The k nearest searchable chunks with their cosine similarity, best first."""
+        asked = 2 * k
+        while True:
+            with self._using("searched"):
+                got = self._chunks.query(query_embeddings=[vector], n_results=asked,
+                                         include=["documents", "metadatas", "distances"])
+                metadatas = got["metadatas"][0]
+                sources = sorted({m["source"] for m in metadatas})
+                records = self._files.get(ids=sources, include=["metadatas"])["metadatas"] if sources else []
+            live = {(r["source"], r["sha256"]) for r in records if r["complete"]}
+            found = [
+                (Chunk(m["source"], m["number"], m["start"], m["end"], text, m.get("page")), 1.0 - distance)
+                for text, m, distance in zip(got["documents"][0], metadatas, got["distances"][0])
+                if (m["source"], m.get("sha256")) in live
+            ]
+            if len(found) >= k or len(metadatas) < asked or asked >= 64 * k:
+                return found[:k]
+            asked *= 4  # files being written filled the nearest places: look further
 
 
-def _chunk_metadata(chunk: Chunk) -> dict:
-    metadata = {"source": chunk.source, "number": chunk.number, "start": chunk.start, "end": chunk.end}
+def _chunk_metadata(chunk: Chunk, sha256: str) -> dict:
+    metadata = {"source": chunk.source, "number": chunk.number, "start": chunk.start, "end": chunk.end,
+                "sha256": sha256}
     if chunk.page is not None:  # Chroma keeps no None values: unpaginated chunks have no page key
         metadata["page"] = chunk.page
     return metadata
+
+
+def _nearly_full(location: str) -> bool:
+    """Whether the disk of a local index has (almost) no room left: Chroma's own errors seldom say so."""
+    try:
+        return not location.startswith("http") and shutil.disk_usage(location).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
+def _explain(location: str, doing: str, exc: Exception) -> str:
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "disk is full" in reason or "No space" in reason \
+            or doing == "written" and _nearly_full(location):
+        return (f"The index at {location} could not be {doing}: the disk is full. Free some space and try "
+                "again; what was indexed before is still answered.")
+    if location.startswith("http"):
+        return (f"Cannot reach the Chroma server at {location} ({reason}). Check that `chroma run` is up "
+                "there; questions are answered again as soon as it is.")
+    return (f"The index at {location} could not be {doing} ({reason}). If it is damaged, delete it and run "
+            "`python -m app index`.")

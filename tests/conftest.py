@@ -45,20 +45,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(docs, tmp_path):
-    """The app started as a user starts it, on a free port, over the documents in `docs`."""
+def start_app(log_path: Path, *args) -> tuple[subprocess.Popen, str]:
+    """`python -m app ARGS` on a free port, as a user starts it; returns once it serves."""
     port = free_port()
-    log = open(tmp_path / "server.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port), "--docs", str(docs), "--index-dir",
-         str(tmp_path / "index")], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    log = open(log_path, "w+")
+    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port), *map(str, args)], cwd=ROOT,
+                               stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 180
     while "Running on" not in open(log.name).read():
         assert process.poll() is None, open(log.name).read()
         assert time.time() < deadline, "the app did not start in 180 s"
         time.sleep(0.5)
-    yield url, log.name
+    return process, f"http://127.0.0.1:{port}/"
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def server(docs, tmp_path):
+    """The app started as a user starts it, on a free port, over the documents in `docs`."""
+    log = tmp_path / "server.log"
+    process, url = start_app(log, "--docs", docs, "--index-dir", tmp_path / "index")
+    yield url, str(log)
+    stop(process)
+
+
+def start_chroma(path: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A real Chroma server (`chroma run`, from the chromadb package) storing its data in path."""
+    chroma = shutil.which("chroma")
+    assert chroma, "the chroma command comes with the chromadb package: pip install -r requirements.txt"
+    port = port or free_port()
+    process = subprocess.Popen([chroma, "run", "--path", str(path), "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            assert process.poll() is None and time.time() < deadline, "chroma run did not start"
+            time.sleep(0.3)

@@ -1,37 +1,17 @@
 """The index on a real Chroma server (`chroma run`) instead of a local directory."""
-import os
-import shutil
-import socket
-import subprocess
-import time
-
 import pytest
 
 from app.config import Settings
 from app.errors import StoreError
 from app.pipeline import Pipeline
-from tests.conftest import SENTENCE_2004, free_port
+from tests.conftest import SENTENCE_2004, start_chroma, stop
 
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
-    chroma = shutil.which("chroma")
-    assert chroma, "the chroma command comes with the chromadb package: pip install -r requirements.txt"
-    port = free_port()
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path_factory.mktemp("chroma-server")), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    deadline = time.time() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.time() < deadline, "chroma run did not start"
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
+    process, url = start_chroma(tmp_path_factory.mktemp("chroma-server"))
+    yield url
+    stop(process)
 
 
 def test_index_and_answer_through_a_chroma_server(docs, tmp_path, chroma_url):

@@ -30,10 +30,11 @@ def build(pipeline: Pipeline) -> gr.Blocks:
     return demo
 
 
-def serve(pipeline: Pipeline, host: str, port: int) -> None:
+def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = ()) -> None:
+    """Serves the app; with logins, the page and the API ask for one of them."""
     demo = build(pipeline)
     try:
         demo.launch(server_name=host, server_port=port, css=CSS, theme=THEME, show_error=True,
-                    max_file_size=f"{int(pipeline.settings.max_upload_mb * 1_000_000)}b")
+                    auth=list(logins) or None, max_file_size=f"{int(pipeline.settings.max_upload_mb * 1_000_000)}b")
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None
