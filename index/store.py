@@ -22,6 +22,7 @@ class FileRecord:
     sha256: str
     chunks: int
     complete: bool  # False while its chunks are being written: an interrupted file is redone
+    engine: str = ""  # the embedding engine that computed its vectors (engines of one model_id agree)
 
 
 def open_client(index_dir: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
@@ -53,8 +54,9 @@ def collection_name(corpus: str, model_id: str, chunking: dict) -> str:
 class ChunkStore:
     """Chunks of one corpus embedded by one model; vectors of different models never share a collection."""
 
-    def __init__(self, client: chromadb.ClientAPI, corpus: str, model_id: str, chunking: dict):
+    def __init__(self, client: chromadb.ClientAPI, corpus: str, model_id: str, chunking: dict, engine: str = ""):
         name = collection_name(corpus, model_id, chunking)
+        self.engine = engine
         self.info = {
             "corpus": corpus,
             "model_id": model_id,
@@ -80,7 +82,7 @@ class ChunkStore:
     def files(self) -> dict[str, FileRecord]:
         got = self._files.get(include=["metadatas"])
         return {
-            m["source"]: FileRecord(m["source"], m["sha256"], m["chunks"], m["complete"])
+            m["source"]: FileRecord(m["source"], m["sha256"], m["chunks"], m["complete"], m.get("engine", ""))
             for m in got["metadatas"]
         }
 
@@ -93,7 +95,8 @@ class ChunkStore:
     def replace_file(self, source: str, sha256: str, chunks: list[Chunk], vectors: list[list[float]],
                      previous: FileRecord | None) -> None:
         """Swaps a file's chunks for new ones; the file counts as indexed only once all are written."""
-        self._record(FileRecord(source, sha256, max(len(chunks), previous.chunks if previous else 0), False))
+        self._record(FileRecord(source, sha256, max(len(chunks), previous.chunks if previous else 0), False,
+                                self.engine))
         self._delete_chunks(source, previous.chunks if previous else 0)
         for i in range(0, len(chunks), MAX_BATCH):
             batch = chunks[i:i + MAX_BATCH]
@@ -104,7 +107,7 @@ class ChunkStore:
                 metadatas=[{"source": c.source, "number": c.number, "start": c.start, "end": c.end}
                            for c in batch],
             )
-        self._record(FileRecord(source, sha256, len(chunks), True))
+        self._record(FileRecord(source, sha256, len(chunks), True, self.engine))
 
     def remove_file(self, record: FileRecord) -> None:
         self._delete_chunks(record.source, record.chunks)

@@ -9,11 +9,11 @@ from index.indexer import sync
 from index.store import ChunkStore, collection_name, open_client
 
 
-class CountingEmbedder(embeddings.E5SmallEmbedder):
+class CountingEmbedder(embeddings.OnnxE5Embedder):
     """The real default embedder, counting the passages it embeds."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__("q4")
         self.embedded = 0
 
     def embed_documents(self, texts):
