@@ -45,20 +45,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(docs, tmp_path):
-    """The app started as a user starts it, on a free port, over the documents in `docs`."""
+def start_app(docs: Path, folder: Path, *options: str):
+    """The app started as a user starts it, on a free port, over the documents in `docs`; yields its URL,
+    its log file and its process, and stops it afterwards."""
     port = free_port()
-    log = open(tmp_path / "server.log", "w+")
+    log = open(folder / "server.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "--port", str(port), "--docs", str(docs), "--index-dir",
-         str(tmp_path / "index")], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+         str(folder / "index"), *options], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while "Running on" not in open(log.name).read():
         assert process.poll() is None, open(log.name).read()
         assert time.time() < deadline, "the app did not start in 180 s"
         time.sleep(0.5)
-    yield url, log.name
+    yield url, log.name, process
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(docs, tmp_path):
+    """The app started as a user starts it, on a free port, over the documents in `docs`."""
+    for url, log, _ in start_app(docs, tmp_path):
+        yield url, log
