@@ -215,6 +215,7 @@ def fresh_pipeline(docs, tmp_path, llm_timeout: float):
 
     pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index", llm_timeout=llm_timeout))
     pipeline.index(progress=False)
+    pipeline.ask(QUESTION)  # the first answer warms the embedding engine: not the LLM's time
     return pipeline
 
 
