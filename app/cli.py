@@ -45,6 +45,16 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog="python -m app",
@@ -57,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
                        help="require this login for the page and the API (repeatable; or RAG_AUTH with "
                             "USER:PASSWORD pairs separated by commas)")
+    defaults = Settings()
+    serve.add_argument("--concurrency", type=_positive, default=defaults.concurrency,
+                       help="requests of each kind (questions, uploads, …) worked on at once (default: %(default)s)")
+    serve.add_argument("--max-queue", type=_positive, default=defaults.max_queue,
+                       help="requests that may wait; past it a request is told the server is busy "
+                            "(default: %(default)s)")
 
     ask = sub.add_parser("ask", parents=[common], help="answer questions on the command line")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
@@ -109,7 +125,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
                     top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb,
-                    collection=args.collection, lock_timeout=args.lock_timeout)
+                    collection=args.collection, lock_timeout=args.lock_timeout,
+                    **{key: getattr(args, key) for key in ("concurrency", "max_queue") if hasattr(args, key)})
 
 
 def describe(settings: Settings) -> str:

@@ -20,3 +20,5 @@ class Settings:
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage
     max_upload_mb: float = 20.0  # larger uploaded files are refused
     lock_timeout: float = 600.0  # seconds to wait for another process writing the same index
+    concurrency: int = 2  # requests of each kind (questions, uploads, …) worked on at once by `serve`
+    max_queue: int = 64  # requests waiting in `serve`'s queue; past it, a request is told the server is busy

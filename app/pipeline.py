@@ -1,5 +1,6 @@
 """Question answering over one corpus: opens the models and the store once, then indexes and answers."""
 import hashlib
+import re
 import socket
 import tempfile
 import time
@@ -20,6 +21,8 @@ from index.store import WRITTEN_MARK, ChunkStore, FileRecord, open_client
 
 MAX_QUESTION_CHARS = 2000
 MAX_UPLOAD_FILES = 50  # files in one upload
+# What undecodable bytes become on the command line (surrogateescape), or "\ud800" sent over JSON
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Pipeline:
@@ -138,7 +141,11 @@ class Pipeline:
         return record
 
     def check_question(self, question: str) -> str:
-        question = (question or "").strip()
+        """The question cleaned (control characters out, whitespace collapsed), or a QuestionError."""
+        if _SURROGATE.search(question or ""):
+            raise QuestionError("The question holds bytes that are not valid text (not UTF-8, or a broken "
+                                "character); type it again, or set your terminal to UTF-8.")
+        question = " ".join(formats.clean(question or "").split())
         if not question:
             raise QuestionError("The question is empty: type a question about the documents.")
         if len(question) > MAX_QUESTION_CHARS:
@@ -177,6 +184,12 @@ class Pipeline:
     def ask(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None) -> Answer:
         *_, answer = self.stream(question, history, answerer)
         return answer
+
+    def health(self) -> dict:
+        """What monitoring reads: the indexed documents and passages, and the embedding model."""
+        documents = sum(1 for r in self.store.files().values() if r.complete)
+        return {"status": "ok", "documents": documents, "passages": self.store.count(),
+                "embeddings": self.embedder.model_id, "answerer": self.settings.answerer}
 
     def status(self) -> str:
         files = sorted(s for s, r in self.store.files().items() if r.complete)

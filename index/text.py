@@ -1,7 +1,7 @@
 """Text helpers shared by chunking and answering: lexical folding and sentence spans."""
 import re
+import threading
 import unicodedata
-from functools import lru_cache
 
 import pysbd
 
@@ -30,9 +30,14 @@ def content_words(text: str) -> set[str]:
     }
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+    """One per thread: a segmenter keeps the text it is working on, so threads must not share one."""
+    if not hasattr(_local, "segmenter"):
+        _local.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return _local.segmenter
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -168,3 +168,25 @@ def answered(page, question: str) -> str:
              return last.querySelector('.citation') || /do not contain|⚠️/.test(last.innerText);
            }""", arg=[BOT, before], timeout=60_000)
     return page.locator(BOT).last.inner_text()
+
+
+@pytest.fixture
+def markdown_docs(docs):
+    (docs / "links.md").write_text(
+        "Despre Macedonia de Nord: [vezi aici](javascript:alert(1)) ![harta](http://127.0.0.2/x.png) "
+        "Macedonia de Nord a aderat la NATO în 2020.\n", encoding="utf-8")
+    return docs
+
+
+def test_markdown_links_and_images_in_a_document_show_as_text(markdown_docs, server, page):
+    url, _ = server
+    outside, alerts = [], []
+    page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url))
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    page.goto(url)
+    text = answered(page, "Când a aderat Macedonia de Nord la NATO?")
+    assert "[vezi aici](javascript:alert(1))" in text and "![harta](http://127.0.0.2/x.png)" in text
+    chat = page.locator("#chat")
+    assert chat.locator("a[href^='javascript']").count() == 0
+    assert chat.locator("img[src*='127.0.0.2']").count() == 0
+    assert outside == [] and alerts == []

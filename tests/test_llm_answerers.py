@@ -79,11 +79,11 @@ def test_an_answer_without_citations_is_flagged(seed_pipeline, fake):
     assert answer.note == "This answer cites no passage: check it against the documents."
 
 
-def test_a_follow_up_is_rewritten_with_a_non_streaming_call(seed_pipeline, fake):
+def test_a_follow_up_is_rewritten_into_a_standalone_question(seed_pipeline, fake):
     seed_pipeline._answerers.clear()
     answer = seed_pipeline.ask("And in 2009?", [(QUESTION, FAKE_ANSWER)], answerer=specs(fake)["openai"])
     rewrite, final = fake.requests[-2:]
-    assert not rewrite.get("stream") and "Last question: And in 2009?" in rewrite["messages"][0]["content"]
+    assert "Last question: And in 2009?" in rewrite["messages"][0]["content"]
     assert final["messages"][1]["content"].endswith("Question: Which countries joined NATO in 2009?\n")
     assert answer.question == "And in 2009?"
     assert answer.text == ("Albania şi Croaţia au devenit membre NATO în 2009, Muntenegru în 2017 şi "
@@ -207,3 +207,66 @@ def test_prompt_files_are_checked_when_loaded(tmp_path, text, message):
         prompts.load("answer_user", {"passages", "question"}, tmp_path)
     with pytest.raises(prompts.PromptError, match="Cannot read the prompt file"):
         prompts.load("nothing", {"question"}, tmp_path)
+
+
+def fresh_pipeline(docs, tmp_path, llm_timeout: float):
+    from app.config import Settings
+    from app.pipeline import Pipeline
+
+    pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index", llm_timeout=llm_timeout))
+    pipeline.index(progress=False)
+    pipeline.ask(QUESTION)  # the first answer warms the embedding engine: not the LLM's time
+    return pipeline
+
+
+@pytest.mark.parametrize("fake", ["slow"], indirect=True)
+@pytest.mark.parametrize("backend", ["openai", "ollama"])
+def test_a_reply_still_streaming_at_the_timeout_is_cut_off(docs, tmp_path, fake, backend):
+    """The stand-in sends a word every 0.25 s for 50 s: each word resets a read timeout, not the wall clock."""
+    pipeline = fresh_pipeline(docs, tmp_path, llm_timeout=1)
+    pipeline.answerer_for(specs(fake)[backend])  # importing and creating the client is not waiting
+    started = time.perf_counter()
+    answer = pipeline.ask(QUESTION, answerer=specs(fake)[backend])
+    assert time.perf_counter() - started < 3
+    assert answer.text == f"{SENTENCE_2004} [1]"
+    assert "failed: no reply in time: stopped after 1 s (--llm-timeout)" in answer.note
+    assert fake.disconnected.wait(5), "the app kept reading the reply"
+
+
+@pytest.mark.parametrize("fake", ["hang"], indirect=True)
+@pytest.mark.parametrize("backend", ["openai", "ollama"])
+def test_a_server_that_never_answers_a_follow_up_costs_two_timeouts_at_most(docs, tmp_path, fake, backend):
+    """The stand-in accepts each connection, reads the request and never replies: the rewrite of the
+    follow-up and the answer each give up after the timeout; the plain rule and extractive answer take over."""
+    pipeline = fresh_pipeline(docs, tmp_path, llm_timeout=1)
+    pipeline.answerer_for(specs(fake)[backend])
+    started = time.perf_counter()
+    answer = pipeline.ask("And in 2009?", [(QUESTION, FAKE_ANSWER)], answerer=specs(fake)[backend])
+    assert time.perf_counter() - started < 2 * 1 + 3
+    assert ["Last question: And in 2009?" in r["messages"][0]["content"] for r in fake.requests] == [True, False]
+    assert answer.text.startswith("Albania şi Croaţia au devenit membre NATO în 2009")
+    assert answer.note.startswith("Understood as: Which countries joined NATO in 2009? · The LLM")
+    assert "no reply in time" in answer.note
+
+
+def test_hf_generation_is_stopped_at_the_timeout(docs, tmp_path, tiny_model):
+    """A local model too slow for the timeout: the extractive answer, and the generation thread ends."""
+    import threading
+
+    pipeline = fresh_pipeline(docs, tmp_path, llm_timeout=0.05)
+    pipeline.answerer_for(f"hf:{tiny_model}")  # loading the model is not generating
+    threads = threading.active_count()
+    answer = pipeline.ask(QUESTION, answerer=f"hf:{tiny_model}")
+    assert answer.text == f"{SENTENCE_2004} [1]"
+    assert "failed: no reply in time: stopped after 0.05 s (--llm-timeout)" in answer.note
+    deadline = time.time() + 5
+    while threading.active_count() > threads:
+        assert time.time() < deadline, f"generation goes on: {threading.enumerate()}"
+        time.sleep(0.05)
+
+
+def test_llamacpp_generation_is_stopped_at_the_timeout(docs, tmp_path, tiny_gguf):
+    pipeline = fresh_pipeline(docs, tmp_path, llm_timeout=0.001)
+    answer = pipeline.ask(QUESTION, answerer=f"llamacpp:{tiny_gguf}")
+    assert answer.text == f"{SENTENCE_2004} [1]"
+    assert "failed: no reply in time: stopped after 0.001 s (--llm-timeout)" in answer.note

