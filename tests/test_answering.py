@@ -3,7 +3,7 @@ import pytest
 
 from app.answerers import NOT_IN_DOCUMENTS
 from app.errors import QuestionError
-from app.ui.chat import render_answer
+from app.ui.chat import as_text, render_answer
 from tests.conftest import SEED, SENTENCE_2004
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -62,4 +62,4 @@ def test_the_read_also_line_is_never_an_answer(seed_pipeline):
 def test_rendered_answers_escape_passages_and_highlight_the_quote(seed_pipeline):
     html = render_answer(seed_pipeline.ask("Which countries joined NATO in 2004?"))
     assert f"<mark>{SENTENCE_2004}</mark>" in html
-    assert f"<b>{SEED.name}</b>" in html and "characters 3080–3319" in html
+    assert f"<b>{as_text(SEED.name)}</b>" in html and "characters 3080–3319" in html
