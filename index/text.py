@@ -2,6 +2,7 @@
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 
 import pysbd
 
@@ -40,7 +41,8 @@ def _segmenter() -> pysbd.Segmenter:
     return _local.segmenter
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=8192)  # passages come back question after question, and pysbd is slow
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) character spans of the sentences in text, trailing spaces left out."""
     spans = []
     for sentence in _segmenter().segment(text):
@@ -51,7 +53,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             start += 1
         if end > start:
             spans.append((start, end))
-    return spans
+    return tuple(spans)
 
 
 def ends_sentence(text: str) -> bool:

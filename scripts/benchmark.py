@@ -31,6 +31,7 @@ def main() -> None:
             pipeline = Pipeline(Settings(docs=args.docs, index_dir=index_dir, embeddings=args.embeddings))
             report = pipeline.index(progress=False)
             builds.append(time.perf_counter() - started)
+            passages = pipeline.store.count()
             pipeline.ask(questions[0])  # warm-up: first query pays one-off costs
             pipeline.embedder.query_vector.cache_clear()  # each round embeds its questions afresh
             for question in questions:
@@ -40,7 +41,7 @@ def main() -> None:
         finally:
             shutil.rmtree(index_dir)
     latencies.sort()
-    print(f"documents: {args.docs} ({len(report.added)} files, {pipeline.store.count()} passages), "
+    print(f"documents: {args.docs} ({len(report.added)} files, {passages} passages), "
           f"embeddings: {pipeline.embedder.model_id}")
     print(f"index build (open store + embed + write), median of {args.rounds}: "
           f"{statistics.median(builds):.2f} s (runs: {', '.join(f'{b:.2f}' for b in builds)})")
