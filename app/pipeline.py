@@ -187,12 +187,11 @@ class Pipeline:
 
     def health(self) -> dict:
         """What monitoring reads: the indexed documents and passages, and the embedding model."""
-        documents = sum(1 for r in self.store.files().values() if r.complete)
-        return {"status": "ok", "documents": documents, "passages": self.store.count(),
+        return {"status": "ok", "documents": len(self.documents()), "passages": self.store.count(),
                 "embeddings": self.embedder.model_id, "answerer": self.settings.answerer}
 
     def status(self) -> str:
-        files = sorted(s for s, r in self.store.files().items() if r.complete)
+        files = [record.source for record in self.documents()]
         shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
         return (f"{len(files)} document(s) in {self.settings.docs}: {shown or 'none'} · "
                 f"{self.store.count()} passages · embeddings: {self.embedder.model_id}"
