@@ -10,7 +10,7 @@ from pathlib import Path
 from app.config import Settings
 from app.errors import AppError
 from app.llm import ANSWERER_FORMS
-from app.xquad import DEFAULT_SOURCE
+from app.xquad import DEFAULT_SOURCE, LANGUAGES
 
 COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "eval", "xquad", "bench")
 
@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="exit 1 when METRIC falls below VALUE (repeatable), e.g. hit@3=0.9")
     evaluate.add_argument("--max", action="append", default=[], metavar="METRIC=VALUE",
                           help="exit 1 when METRIC rises above VALUE, e.g. latency_p95_ms=500")
+    evaluate.add_argument("--split", choices=("all", "train", "test"), default="all",
+                          help="ask only the questions on the first half of the articles (train) or the rest "
+                               "(test), by each question's `article` (default: %(default)s)")
     evaluate.add_argument("--compare", nargs="+", metavar="CONFIG",
                           help="configurations to run side by side, each KEY=VALUE[,KEY=VALUE…] over "
                                f"{', '.join(CONFIG_KEYS)}; e.g. embeddings=e5-small "
@@ -107,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     xquad.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
                        help="folder with xquad.ro.json and xquad.en.json (default: %(default)s)")
     xquad.add_argument("--out", type=Path, default=Path("eval/xquad"), help="default: %(default)s")
+    xquad.add_argument("--language", choices=LANGUAGES, default="en",
+                       help="language of the questions; the paragraphs are Romanian (default: %(default)s)")
 
     bench = sub.add_parser("bench", help="measure indexing, latency and memory (see app/bench.py)")
     bench.add_argument("--docs", type=Path, default=Path("eval/xquad/docs"), help="corpus (default: %(default)s)")
@@ -264,7 +269,11 @@ def cmd_eval(args) -> int:
 
     base = settings_from(args)
     minimums, maximums = parse_limits(args.min, "--min"), parse_limits(args.max, "--max")
-    questions = evaluation.load_questions(args.questions)
+    every = evaluation.load_questions(args.questions)
+    questions = evaluation.split(every, args.split)
+    articles = len({q.article for q in every if q.article})
+    print(f"split {args.split}: {len(questions)} of {len(every)} questions"
+          + (f", on {len({q.article for q in questions if q.article})} of {articles} articles" if articles else ""))
     configs = [parse_config(text, base) for text in args.compare] if args.compare else [base]
     runs, summaries = {}, {}
     for settings in configs:
@@ -275,10 +284,12 @@ def cmd_eval(args) -> int:
         summaries[name] = evaluation.summarize(runs[name])
     print(report.format_table(summaries))
     print(report.format_losses(runs))
+    breakdowns = {name: evaluation.breakdowns(results) for name, results in runs.items()}
+    print(report.format_breakdowns(breakdowns))
     if args.json:
-        outputs = [{"name": name, "summary": summaries[name], "results": [asdict(r) for r in runs[name]]}
-                   for name in runs]
-        body = {"questions": str(args.questions),
+        outputs = [{"name": name, "summary": summaries[name], "breakdowns": breakdowns[name],
+                    "results": [asdict(r) for r in runs[name]]} for name in runs]
+        body = {"questions": str(args.questions), "split": args.split,
                 **(outputs[0] if len(outputs) == 1 else {"configurations": outputs})}
         args.json.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.report:
@@ -297,7 +308,7 @@ def cmd_eval(args) -> int:
 def cmd_xquad(args) -> int:
     from app.xquad import prepare
 
-    docs, questions, count = prepare(args.source, args.out)
+    docs, questions, count = prepare(args.source, args.out, language=args.language)
     print(f"Wrote {docs} ({len(list(docs.glob('*.txt')))} articles) and {questions} ({count} questions).\n"
           f"Evaluate with: python -m app eval {questions} --docs {docs}")
     return 0

@@ -1,4 +1,6 @@
 """Runs a question set through the pipeline and scores retrieval, citations, answers and abstention."""
+import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,11 +11,30 @@ from tqdm import tqdm
 
 from app.answers import Answer
 from app.errors import AppError
+from index.language import detect
 from index.text import fold
 
 METRICS = ("answer_accuracy", "answer_accuracy_given_hit", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
-           "abstain_precision", "abstain_recall", "latency_p50_ms", "latency_p95_ms")
+           "answer_words", "abstain_precision", "abstain_recall", "latency_p50_ms", "latency_p95_ms")
+SHARES = tuple(m for m in METRICS if m not in ("answer_words", "latency_p50_ms", "latency_p95_ms"))  # 0 to 1
+BREAKDOWN_METRICS = ("questions", "answer_accuracy", "hit@1", "abstain_recall", "answer_words")
+BREAKDOWNS = {"language": "lang", "question_type": "qtype"}  # name → the QuestionResult field grouped on
+SPLITS = ("all", "train", "test")
+_ENTRY_KEYS = {"id", "question", "expect", "lang", "article"}
 _EXPECT_KEYS = {"passage_contains", "answer_contains", "abstain"}
+_CITATION_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+# The interrogative word opening a question, English and Romanian, folded; two-word forms are tried first.
+_QUESTION_WORDS = {
+    ("how", "many"): "how many", ("how", "much"): "how many", ("de", "ce"): "why", ("al", "cui"): "who",
+    ("when",): "when", ("cand",): "when",
+    ("who",): "who", ("whom",): "who", ("whose",): "who", ("cine",): "who", ("cui",): "who",
+    ("cati",): "how many", ("cate",): "how many", ("cat",): "how many", ("cata",): "how many",
+    ("where",): "where", ("unde",): "where",
+    ("why",): "why",
+    ("how",): "how", ("cum",): "how",
+    **dict.fromkeys([(w,) for w in ("which", "what", "ce", "care", "carui", "carei", "caror", "caruia",
+                                    "careia")], "what/which"),
+}
 
 
 class EvalFileError(AppError):
@@ -27,6 +48,8 @@ class EvalQuestion:
     passage_contains: tuple[str, ...] = ()
     answer_contains: tuple[tuple[str, ...], ...] = ()
     abstain: bool = False
+    lang: str | None = None  # the question's language code; detected when not given
+    article: str | None = None  # the document the question is about: what --split divides on
 
 
 @dataclass
@@ -43,6 +66,9 @@ class QuestionResult:
     answer_correct: bool | None  # None when the question sets no answer_contains
     latency_ms: float
     citations: list[dict] = field(default_factory=list)
+    lang: str = "und"
+    qtype: str = "other"
+    expected: str = ""  # the first answer_contains group, else the passage_contains text
 
 
 def _strings(value, where: str) -> tuple[str, ...]:
@@ -74,9 +100,12 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                                 "(quote ids such as 'off', 'no' or 'yes': YAML reads them as booleans)")
         name = f"{path}: entry {i} ({qid})"
         seen.add(str(qid))
-        unknown = set(entry) - {"id", "question", "expect"}
+        unknown = set(entry) - _ENTRY_KEYS
         if unknown:
             raise EvalFileError(f"{name}: unknown field(s) {', '.join(sorted(unknown))}")
+        for key in ("lang", "article"):
+            if key in entry and not (isinstance(entry[key], str) and entry[key].strip()):
+                raise EvalFileError(f"{name}: field '{key}' must be a non-empty string")
         question = entry.get("question")
         if not isinstance(question, str) or not question.strip():
             raise EvalFileError(f"{name}: field 'question' must be a non-empty string")
@@ -102,8 +131,41 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                        for j, g in enumerate(groups))
         if not (abstain or passages or answer):
             raise EvalFileError(f"{name}: field 'expect' sets nothing to check")
-        questions.append(EvalQuestion(str(qid), question.strip(), passages, answer, abstain))
+        questions.append(EvalQuestion(str(qid), question.strip(), passages, answer, abstain,
+                                      entry.get("lang", "").strip() or None,
+                                      entry.get("article", "").strip() or None))
     return questions
+
+
+def split(questions: list[EvalQuestion], which: str) -> list[EvalQuestion]:
+    """`train`: the questions on the first half of the articles (sorted, rounded up); `test`: the rest."""
+    if which == "all":
+        return list(questions)
+    if which not in SPLITS:
+        raise EvalFileError(f"Unknown split '{which}': choose one of {', '.join(SPLITS)}")
+    missing = sum(q.article is None for q in questions)
+    if missing:
+        raise EvalFileError(f"--split {which} divides the questions by article, but {missing} of "
+                            f"{len(questions)} have none: add `article` (the document it is about) to each "
+                            "question, or use --split all")
+    articles = sorted({q.article for q in questions})
+    train = set(articles[:math.ceil(len(articles) / 2)])
+    return [q for q in questions if (q.article in train) == (which == "train")]
+
+
+def question_type(question: str) -> str:
+    """'when', 'who', 'how many', 'where', 'why', 'how', 'what/which' or 'other', from the first words."""
+    words = re.findall(r"\w+", fold(question))
+    for i in range(min(3, len(words))):
+        for pair in (tuple(words[i:i + 2]), (words[i],)):
+            if pair in _QUESTION_WORDS:
+                return _QUESTION_WORDS[pair]
+    return "other"
+
+
+def answer_words(text: str) -> int:
+    """Words in an answer, its citation markers and lone punctuation left out."""
+    return sum(any(c.isalnum() for c in w) for w in _CITATION_MARKER.sub(" ", text).split())
 
 
 def _contains(text: str, needles) -> bool:
@@ -125,6 +187,8 @@ def score(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
         bool(question.passage_contains), rank, len(answer.citations) if question.passage_contains else 0,
         relevant, correct, latency_ms,
         [c.to_dict() for c in answer.citations],
+        question.lang or detect(question.question), question_type(question.question),
+        " / ".join(question.answer_contains[0] if question.answer_contains else question.passage_contains),
     )
 
 
@@ -139,6 +203,7 @@ def summarize(results: list[QuestionResult]) -> dict:
     abstained = [r for r in results if r.abstained]
     unanswerable = [r for r in results if r.expect_abstain]
     latencies = [r.latency_ms for r in results]
+    words = [answer_words(r.answer) for r in results if not r.abstained]
     summary = {
         "questions": len(results),
         "answer_accuracy": _ratio(sum(bool(r.answer_correct) for r in answered), len(answered)),
@@ -149,12 +214,32 @@ def summarize(results: list[QuestionResult]) -> dict:
            for k in (1, 3, 5)},
         "mrr": _ratio(sum(1 / r.rank for r in ranked if r.rank), len(ranked)),
         "citation_precision": _ratio(sum(r.cited_relevant for r in results), sum(r.cited for r in results)),
+        "answer_words": round(float(np.mean(words)), 1) if words else None,
         "abstain_precision": _ratio(sum(r.expect_abstain for r in abstained), len(abstained)),
         "abstain_recall": _ratio(sum(r.abstained for r in unanswerable), len(unanswerable)),
         "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
         "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
     }
     return summary
+
+
+def breakdown(results: list[QuestionResult], key: str) -> dict[str, dict]:
+    """The main metrics per value of a result field (`lang`, `qtype`), groups in name order."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for r in results:
+        groups.setdefault(getattr(r, key), []).append(r)
+    return {name: {m: summary[m] for m in BREAKDOWN_METRICS}
+            for name, summary in ((name, summarize(groups[name])) for name in sorted(groups))}
+
+
+def breakdowns(results: list[QuestionResult]) -> dict[str, dict[str, dict]]:
+    """Every breakdown of BREAKDOWNS: {"language": {...}, "question_type": {...}}."""
+    return {title: breakdown(results, key) for title, key in BREAKDOWNS.items()}
+
+
+def lost(results: list[QuestionResult]) -> list[QuestionResult]:
+    """Answerable questions answered wrongly or abstained on."""
+    return [r for r in results if not r.expect_abstain and (r.answer_correct is False or r.abstained)]
 
 
 def losses(results: list[QuestionResult]) -> dict[str, int]:

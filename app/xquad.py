@@ -1,4 +1,4 @@
-"""Turns XQuAD into a documents folder (Romanian paragraphs) and a question file (English questions)."""
+"""Turns XQuAD into a documents folder (Romanian paragraphs) and a question file (English or Romanian questions)."""
 import json
 import re
 from pathlib import Path
@@ -8,6 +8,7 @@ import yaml
 from app.errors import AppError
 
 DEFAULT_SOURCE = Path("../shared/datasets/xquad")
+LANGUAGES = ("en", "ro")
 
 
 def _read(path: Path) -> list[dict]:
@@ -22,24 +23,32 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")
 
 
-def prepare(source: Path, out: Path, articles: slice = slice(None)) -> tuple[Path, Path, int]:
-    """Writes OUT/docs/NN_Title.txt (paragraphs apart by blank lines) and OUT/questions.yaml.
+def prepare(source: Path, out: Path, articles: slice = slice(None),
+            language: str = "en") -> tuple[Path, Path, int]:
+    """Writes OUT/docs/NN_Title.txt (paragraphs apart by blank lines) and OUT/questions.yaml
+    (English questions) or OUT/questions.ro.yaml (Romanian ones).
 
-    Each English question expects a cited passage, and the answer, to hold the Romanian answer span.
+    Each question, in `language`, expects a cited passage, and the answer, to hold the Romanian answer
+    span; it names its language (`lang`) and its document (`article`, the file's stem).
     """
+    if language not in LANGUAGES:
+        raise AppError(f"No XQuAD questions in '{language}': choose one of {', '.join(LANGUAGES)}.")
     romanian, english = _read(source / "xquad.ro.json"), _read(source / "xquad.en.json")
     docs = out / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     questions = []
     for number, (ro, en) in list(enumerate(zip(romanian, english), 1))[articles]:
-        (docs / f"{number:02d}_{_slug(en['title'])}.txt").write_text(
+        article = f"{number:02d}_{_slug(en['title'])}"
+        (docs / f"{article}.txt").write_text(
             "\n\n".join(p["context"].strip() for p in ro["paragraphs"]) + "\n", encoding="utf-8")
         for ro_par, en_par in zip(ro["paragraphs"], en["paragraphs"]):
             for ro_qa, en_qa in zip(ro_par["qas"], en_par["qas"]):
                 span = ro_qa["answers"][0]["text"].strip()
-                questions.append({"id": en_qa["id"], "question": en_qa["question"].strip(),
+                asked = ro_qa if language == "ro" else en_qa
+                questions.append({"id": asked["id"], "question": asked["question"].strip(),
+                                  "lang": language, "article": article,
                                   "expect": {"passage_contains": [span], "answer_contains": [[span]]}})
-    path = out / "questions.yaml"
+    path = out / ("questions.yaml" if language == "en" else f"questions.{language}.yaml")
     path.write_text(yaml.safe_dump(questions, allow_unicode=True, sort_keys=False, width=1000),
                     encoding="utf-8")
     return docs, path, len(questions)

@@ -6,25 +6,31 @@ import sys
 import pytest
 
 from app.answers import Answer, Citation, Passage
-from app.evaluation import EvalFileError, EvalQuestion, QuestionResult, load_questions, score, summarize
+from app.cli import main, parse_limits
+from app.errors import AppError
+from app.evaluation import (EvalFileError, EvalQuestion, QuestionResult, answer_words, breakdown, load_questions,
+                            question_type, score, split, summarize)
+from app.report import write_html
 from index.chunking import Chunk
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SENTENCE_2004
 
 
 def result(rank=None, cited=0, relevant=0, correct=None, abstained=False, expect_abstain=False,
-           latency=10.0, checks=True) -> QuestionResult:
-    return QuestionResult("q", "?", "a", abstained, expect_abstain, checks, rank, cited, relevant, correct,
+           latency=10.0, checks=True, answer="a") -> QuestionResult:
+    return QuestionResult("q", "?", answer, abstained, expect_abstain, checks, rank, cited, relevant, correct,
                           latency)
 
 
 def test_summary_metrics_match_hand_computed_values():
     results = [
-        result(rank=1, cited=1, relevant=1, correct=True, latency=10),
-        result(rank=3, cited=2, relevant=1, correct=False, latency=20),
-        result(rank=None, cited=1, relevant=0, correct=False, latency=30),
-        result(rank=2, abstained=True, correct=False, latency=40),  # answerable, but abstained
-        result(abstained=True, expect_abstain=True, checks=False, latency=50),
-        result(abstained=False, expect_abstain=True, checks=False, latency=60),
+        result(rank=1, cited=1, relevant=1, correct=True, latency=10, answer="Letonia [1]"),
+        result(rank=3, cited=2, relevant=1, correct=False, latency=20,
+               answer="Albania și Croația au aderat [1][2]."),
+        result(rank=None, cited=1, relevant=0, correct=False, latency=30, answer="În 2004 [1, 2]"),
+        result(rank=2, abstained=True, correct=False, latency=40,  # answerable, but abstained
+               answer="The documents do not say."),
+        result(abstained=True, expect_abstain=True, checks=False, latency=50, answer="Not found."),
+        result(abstained=False, expect_abstain=True, checks=False, latency=60, answer="a b"),
     ]
     assert summarize(results) == {
         "questions": 6,
@@ -33,6 +39,7 @@ def test_summary_metrics_match_hand_computed_values():
         "hit@1": 0.25, "hit@3": 0.75, "hit@5": 0.75,  # ranks 1, 3, none, 2
         "mrr": round((1 + 1 / 3 + 0 + 1 / 2) / 4, 4),  # 0.4583
         "citation_precision": 0.5,  # 2 relevant of 4 cited
+        "answer_words": 2.5,  # 1, 5, 2 and 2 words in the 4 answers given, markers and "." not counted
         "abstain_precision": 0.5,  # 2 abstained, 1 rightly
         "abstain_recall": 0.5,  # 2 unanswerable, 1 abstained
         "latency_p50_ms": 35.0, "latency_p95_ms": 57.5,
@@ -43,6 +50,14 @@ def test_metrics_with_nothing_to_measure_are_none():
     summary = summarize([result(abstained=False, expect_abstain=True, checks=False)])
     assert summary["hit@1"] is None and summary["abstain_precision"] is None
     assert summary["abstain_recall"] == 0.0
+    assert summarize([result(abstained=True, answer="Not found.")])["answer_words"] is None
+
+
+@pytest.mark.parametrize("text, words", [
+    ("Letonia [1]", 1), ("Albania, Croația [1][2] și Slovenia [3, 4].", 4), ("[1]", 0), ("În 2004 (iunie) [12]", 3),
+])
+def test_answer_words_leave_out_citation_markers(text, words):
+    assert answer_words(text) == words
 
 
 def test_score_matches_ignoring_case_accents_and_cedilla_or_comma():
@@ -63,13 +78,18 @@ def test_score_matches_ignoring_case_accents_and_cedilla_or_comma():
     ("- {id: a, question: x, expect: {passage_contains: [1]}}\n", "field 'expect.passage_contains'"),
     ("- {id: a, question: x, expect: {answer_contains: [[]]}}\n", "field 'expect.answer_contains[0]'"),
     ("- {id: a, question: x, expect: {answer: y}}\n", "unknown field(s) expect.answer"),
+    ("- {id: a, question: x, topic: y, expect: {abstain: true}}\n", "entry 1 (a): unknown field(s) topic"),
+    ("- {id: a, question: x, lang: 3, expect: {abstain: true}}\n", "field 'lang' must be a non-empty string"),
+    ("- {id: a, question: x, article: '', expect: {abstain: true}}\n",
+     "field 'article' must be a non-empty string"),
     ("- {id: a, question: x, expect: {abstain: true}}\n- {id: a, question: y, expect: {abstain: true}}\n",
      "entry 2: field 'id' must be a unique string"),
     ("- {id: off, question: x, expect: {abstain: true}}\n", "entry 1: field 'id' must be a unique string"),
     ("id: a\n", "must hold a YAML list"),
     ("- [unclosed\n", "is not valid YAML"),
 ], ids=["no-expect", "empty-question", "no-id", "abstain-type", "passage-type", "empty-group",
-        "unknown-field", "duplicate-id", "boolean-id", "not-a-list", "bad-yaml"])
+        "unknown-field", "unknown-top-field", "lang-type", "empty-article", "duplicate-id", "boolean-id",
+        "not-a-list", "bad-yaml"])
 def test_malformed_question_files_name_the_entry_and_field(tmp_path, text, message):
     path = tmp_path / "q.yaml"
     path.write_text(text, encoding="utf-8")
@@ -128,3 +148,162 @@ def test_xquad_becomes_a_documents_folder_and_a_question_file(tmp_path):
     assert questions[0].question == "How many points did the Panthers defense surrender?"
     assert questions[0].passage_contains == ("308",) and "308" in paragraphs[0]
     assert all(any(q.passage_contains[0] in p for p in paragraphs) for q in questions)
+    assert {(q.lang, q.article) for q in questions} == {("en", "01_Super_Bowl_50")}
+
+
+def test_xquad_in_romanian_asks_the_romanian_questions(tmp_path, capsys):
+    from app.xquad import DEFAULT_SOURCE, prepare
+
+    source = ROOT / DEFAULT_SOURCE
+    if not source.is_dir():
+        pytest.skip(f"XQuAD is not at {source}")
+    _, english, _ = prepare(source, tmp_path / "en", slice(0, 1))
+    docs, path, count = prepare(source, tmp_path / "ro", slice(0, 1), language="ro")
+    assert path == tmp_path / "ro" / "questions.ro.yaml" and count == 74
+    romanian = load_questions(path)
+    assert romanian[0].question == "Câte puncte a cedat apărarea echipei Panthers?"
+    assert (romanian[0].lang, romanian[0].article, romanian[0].passage_contains) == (
+        "ro", "01_Super_Bowl_50", ("308",))
+    # the same ids and the same Romanian spans as the English file: only the question's language differs
+    assert [(q.id, q.answer_contains) for q in romanian] == [(q.id, q.answer_contains)
+                                                               for q in load_questions(english)]
+    assert {q.lang for q in romanian} == {"ro"} and {p.name for p in docs.iterdir()} == {"01_Super_Bowl_50.txt"}
+
+    assert main(["xquad", "--language", "ro", "--source", str(source), "--out", str(tmp_path / "all")]) == 0
+    assert "(48 articles)" in capsys.readouterr().out
+    assert not (tmp_path / "all" / "questions.yaml").exists()
+    every = load_questions(tmp_path / "all" / "questions.ro.yaml")
+    assert len(every) == 1190 and len({q.article for q in every}) == 48
+    assert len(split(every, "train")) + len(split(every, "test")) == 1190
+    articles = sorted(p.stem for p in (tmp_path / "all" / "docs").iterdir())
+    assert {q.article for q in split(every, "test")} == set(articles[24:])
+    with pytest.raises(AppError, match="choose one of en, ro"):
+        prepare(source, tmp_path / "de", language="de")
+
+
+def test_questions_may_name_their_language_and_article(tmp_path):
+    path = tmp_path / "q.yaml"
+    path.write_text("- id: a\n  question: Când a aderat?\n  lang: ro\n  article: 01_NATO\n  expect: {abstain: true}\n"
+                    "- id: b\n  question: When did it join?\n  expect: {abstain: true}\n", encoding="utf-8")
+    first, second = load_questions(path)
+    assert (first.lang, first.article) == ("ro", "01_NATO")
+    assert (second.lang, second.article) == (None, None)
+
+
+def _on(article: str, qid: str) -> EvalQuestion:
+    return EvalQuestion(qid, "?", abstain=True, article=article)
+
+
+def test_split_gives_train_the_first_half_of_the_sorted_articles_rounded_up():
+    questions = [_on("c", "c1"), _on("a", "a1"), _on("b", "b1"), _on("a", "a2"), _on("c", "c2")]
+    assert [q.id for q in split(questions, "train")] == ["a1", "b1", "a2"]  # articles a, b of a, b, c
+    assert [q.id for q in split(questions, "test")] == ["c1", "c2"]
+    assert split(questions, "all") == questions
+
+
+def test_split_needs_an_article_on_every_question(tmp_path, docs, capsys):
+    with pytest.raises(EvalFileError, match=r"1 of 2 have none: add `article`"):
+        split([_on("a", "a1"), EvalQuestion("x", "?", abstain=True)], "train")
+    path = tmp_path / "q.yaml"
+    path.write_text("- {id: a, question: When did it join, expect: {abstain: true}}\n", encoding="utf-8")
+    assert main(["eval", str(path), "--split", "test", "--docs", str(docs),
+                 "--index-dir", str(tmp_path / "index")]) == 2
+    assert "add `article` (the document it is about) to each question" in capsys.readouterr().err
+    assert not (tmp_path / "index").exists()  # refused before anything was indexed
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When did Romania join NATO?", "when"), ("Când a aderat România?", "when"), ("cand a aderat?", "when"),
+    ("Whose army was it?", "who"), ("Al cui este planul?", "who"), ("Pe cine a învins?", "who"),
+    ("How many countries joined?", "how many"), ("How much did it cost?", "how many"),
+    ("Câți membri are NATO?", "how many"), ("Cât a costat?", "how many"),
+    ("Where is the headquarters?", "where"), ("Unde se află sediul?", "where"),
+    ("Why did it expand?", "why"), ("De ce s-a extins?", "why"),
+    ("How did it start?", "how"), ("Cum a început?", "how"),
+    ("In which year did it join?", "what/which"), ("În ce an a aderat?", "what/which"),
+    ("Care țări au aderat?", "what/which"), ("What is NATO?", "what/which"),
+    ("Name the members of NATO.", "other"), ("Numiți membrii NATO.", "other"),
+])
+def test_question_type_from_the_first_interrogative_word(question, kind):
+    assert question_type(question) == kind
+
+
+def _scored() -> list[QuestionResult]:
+    """Four questions scored against hand-made answers: two English, two Romanian (one detected, one given)."""
+    chunk = Chunk("nato.txt", 0, 0, len(SENTENCE_2004), SENTENCE_2004)
+    cited = Answer("q", "Letonia, Lituania, Estonia [1]", False, [Citation(1, Passage(chunk, 0.9), 0, 10)],
+                   [Passage(chunk, 0.9)])
+    abstained = Answer("q", "Nu am găsit răspunsul.", True, [], [Passage(chunk, 0.4)])
+    return [
+        score(EvalQuestion("joined-2004", "Which countries joined NATO in 2004?", ("Letonia",),
+                           (("Letonia", "Latvia"),)), cited, 10.0),
+        score(EvalQuestion("off-topic", "Who won the 2018 World Cup?", abstain=True), abstained, 20.0),
+        score(EvalQuestion("romania", "Când a aderat România la NATO?", ("România",), (("2004",),)),
+              cited, 30.0),
+        score(EvalQuestion("count", "Câte țări au aderat în 2004?", ("Slovenia",), (("șapte", "7"),), lang="ro"),
+              abstained, 40.0),
+    ]
+
+
+def test_breakdown_by_language_and_question_type():
+    results = _scored()
+    assert [(r.lang, r.qtype) for r in results] == [
+        ("en", "what/which"), ("en", "who"), ("ro", "when"), ("ro", "how many")]
+    assert [r.expected for r in results] == ["Letonia / Latvia", "", "2004", "șapte / 7"]
+    assert breakdown(results, "lang") == {
+        "en": {"questions": 2, "answer_accuracy": 1.0, "hit@1": 1.0, "abstain_recall": 1.0, "answer_words": 3.0},
+        "ro": {"questions": 2, "answer_accuracy": 0.0, "hit@1": 1.0, "abstain_recall": None, "answer_words": 3.0},
+    }
+    assert list(breakdown(results, "qtype")) == ["how many", "what/which", "when", "who"]
+    assert breakdown(results, "qtype")["who"] == {
+        "questions": 1, "answer_accuracy": None, "hit@1": None, "abstain_recall": 1.0, "answer_words": None}
+
+
+def test_html_report_has_histograms_breakdowns_lost_questions_and_dashes(tmp_path):
+    results = _scored()
+    summary = summarize(results)
+    assert summary["abstain_precision"] == 0.5 and summary["mrr"] == 1.0
+    summary["abstain_precision"] = None  # as when nothing was abstained on
+    page_path = tmp_path / "report.html"
+    write_html(page_path, tmp_path / "q.yaml", {"default": results}, {"default": summary})
+    page = page_path.read_text(encoding="utf-8")
+    assert "<td>abstain_precision</td><td>–</td>" in page
+    assert page.count("<svg") == 3 and "Rank histogram" in page and "Latency histogram" in page
+    assert "not retrieved" in page and "src=\"http" not in page
+    assert "<h3>By language</h3>" in page and "<h3>By question type</h3>" in page
+    lost = page[page.index("<h2>Lost questions</h2>"):page.index("<h2>Questions</h2>")]
+    # the Romanian ones: one answered without the expected year, one abstained on
+    assert "2 of 3 answerable questions" in lost and "joined-2004" not in lost and "off-topic" not in lost
+    assert "<td>Când a aderat România la NATO?</td>" in lost and "<td>2004</td>" in lost
+    assert "<td>(abstained) Nu am găsit răspunsul.</td><td>șapte / 7</td>" in lost
+
+
+def test_eval_command_asks_one_split_reports_breakdowns_and_gates_on_answer_words(docs, tmp_path, capsys):
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "- id: off-topic\n  question: Who won the 2018 World Cup?\n  article: a-sport\n  expect: {abstain: true}\n"
+        "- id: joined-2004\n  question: Care țări au aderat la NATO în 2004?\n  article: b-nato\n"
+        "  expect: {passage_contains: [Letonia], answer_contains: [[Letonia]]}\n", encoding="utf-8")
+    command = ["eval", str(questions), "--docs", str(docs), "--index-dir", str(tmp_path / "index"),
+               "--split", "test", "--json", str(tmp_path / "out.json")]
+    assert main([*command, "--max", "answer_words=45", "--report", str(tmp_path / "out.html")]) == 0
+    printed = capsys.readouterr().out
+    assert "split test: 1 of 2 questions, on 1 of 2 articles" in printed
+    assert "by language:" in printed and "by question type:" in printed
+    out = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    [asked] = out["results"]
+    assert out["split"] == "test" and asked["id"] == "joined-2004" and asked["answer_correct"] is True
+    assert (asked["lang"], asked["qtype"], asked["expected"]) == ("ro", "what/which", "Letonia")
+    words = out["summary"]["answer_words"]
+    assert words == answer_words(asked["answer"]) and 0 < words <= 45
+    assert out["breakdowns"] == {
+        "language": {"ro": {"questions": 1, "answer_accuracy": 1.0, "hit@1": 1.0, "abstain_recall": None,
+                            "answer_words": words}},
+        "question_type": {"what/which": {"questions": 1, "answer_accuracy": 1.0, "hit@1": 1.0,
+                                         "abstain_recall": None, "answer_words": words}}}
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "Care țări au aderat la NATO în 2004?" in page and "Who won the 2018 World Cup?" not in page
+    assert "None: every answerable question was answered correctly." in page
+    assert parse_limits(["answer_words=45"], "--max") == {"answer_words": 45.0}
+    assert main([*command, "--max", f"answer_words={words - 1:g}"]) == 1
+    assert f"answer_words = {words} is above" in capsys.readouterr().err
