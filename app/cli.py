@@ -36,6 +36,9 @@ def _common() -> argparse.ArgumentParser:
                         default=float(os.environ.get("RAG_LLM_TIMEOUT", defaults.llm_timeout)),
                         help="seconds to wait for an LLM server (default: %(default)s)")
     common.add_argument("--top-k", type=int, default=defaults.top_k, help="passages to retrieve")
+    common.add_argument("--min-confidence", type=_share, default=os.environ.get("RAG_MIN_CONFIDENCE"),
+                        help="0-1: below this confidence the answer is 'the documents do not say' "
+                             "(default: the calibrated point, 0.5)")
     common.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens,
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
     common.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
@@ -123,20 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int}
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number from 0 to 1")
+    return value
+
+
+CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int, "min_confidence": _share}
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
                     top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb,
+                    min_confidence=args.min_confidence,
                     collection=args.collection, lock_timeout=args.lock_timeout,
                     **{key: getattr(args, key) for key in ("concurrency", "max_queue") if hasattr(args, key)})
 
 
 def describe(settings: Settings) -> str:
     return (f"{settings.embeddings} · {settings.answerer} · top_k={settings.top_k} · "
-            f"chunk_tokens={settings.chunk_tokens}")
+            f"chunk_tokens={settings.chunk_tokens}"
+            + ("" if settings.min_confidence is None else f" · min_confidence={settings.min_confidence:g}"))
 
 
 def parse_config(text: str, base: Settings) -> Settings:
@@ -149,8 +164,9 @@ def parse_config(text: str, base: Settings) -> Settings:
                            f"{', '.join(CONFIG_KEYS)}")
         try:
             changes[key.strip()] = CONFIG_KEYS[key.strip()](value.strip())
-        except ValueError:
-            raise AppError(f"Bad configuration '{text}': {key} must be a whole number") from None
+        except (ValueError, argparse.ArgumentTypeError):
+            raise AppError(f"Bad configuration '{text}': {key} must be a whole number "
+                           "(min_confidence: a number from 0 to 1)") from None
     if "llm" in changes:
         changes["answerer"] = changes.pop("llm")
     return replace(base, **changes)

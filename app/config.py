@@ -17,6 +17,7 @@ class Settings:
     answerer: str = answerers.DEFAULT  # `extractive`, or an LLM: see app.llm.FORMS
     llm_timeout: float = llm.DEFAULT_TIMEOUT  # seconds an LLM server may take before the fallback
     top_k: int = 5
+    min_confidence: float | None = None  # below it the extractive answer abstains; None: the calibrated point
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage
     max_upload_mb: float = 20.0  # larger uploaded files are refused
     lock_timeout: float = 600.0  # seconds to wait for another process writing the same index

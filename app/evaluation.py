@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from app.answers import Answer
 from app.errors import AppError
+from app.answerers.sentence_features import question_type
 from index.language import detect
 from index.text import fold
 
@@ -23,20 +24,6 @@ SPLITS = ("all", "train", "test")
 _ENTRY_KEYS = {"id", "question", "expect", "lang", "article"}
 _EXPECT_KEYS = {"passage_contains", "answer_contains", "abstain"}
 _CITATION_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
-# The interrogative word opening a question, English and Romanian, folded; two-word forms are tried first.
-_QUESTION_WORDS = {
-    ("how", "many"): "how many", ("how", "much"): "how many", ("de", "ce"): "why", ("al", "cui"): "who",
-    ("when",): "when", ("cand",): "when",
-    ("who",): "who", ("whom",): "who", ("whose",): "who", ("cine",): "who", ("cui",): "who",
-    ("cati",): "how many", ("cate",): "how many", ("cat",): "how many", ("cata",): "how many",
-    ("where",): "where", ("unde",): "where",
-    ("why",): "why",
-    ("how",): "how", ("cum",): "how",
-    **dict.fromkeys([(w,) for w in ("which", "what", "ce", "care", "carui", "carei", "caror", "caruia",
-                                    "careia")], "what/which"),
-}
-
-
 class EvalFileError(AppError):
     """The question file does not follow the format."""
 
@@ -151,16 +138,6 @@ def split(questions: list[EvalQuestion], which: str) -> list[EvalQuestion]:
     articles = sorted({q.article for q in questions})
     train = set(articles[:math.ceil(len(articles) / 2)])
     return [q for q in questions if (q.article in train) == (which == "train")]
-
-
-def question_type(question: str) -> str:
-    """'when', 'who', 'how many', 'where', 'why', 'how', 'what/which' or 'other', from the first words."""
-    words = re.findall(r"\w+", fold(question))
-    for i in range(min(3, len(words))):
-        for pair in (tuple(words[i:i + 2]), (words[i],)):
-            if pair in _QUESTION_WORDS:
-                return _QUESTION_WORDS[pair]
-    return "other"
 
 
 def answer_words(text: str) -> int:

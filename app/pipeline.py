@@ -50,7 +50,8 @@ class Pipeline:
         """The answerer of that name (the configured one for None), created once per process."""
         name = (name or self.settings.answerer).strip()
         if name not in self._answerers:
-            self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout)
+            self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout,
+                                                   self.settings.min_confidence)
         return self._answerers[name]
 
     def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,

@@ -22,9 +22,8 @@ class Embedder(Embeddings):
     model_id: str  # the vectors' space: engines whose vectors are interchangeable share it
     engine: str  # what computed them
     max_tokens: int
-    # The extractive answerer abstains when its best sentence scores below this. Scores are on each
-    # model's own scale, so it is calibrated per model: the balanced optimum between XQuAD questions
-    # asked of their own articles and of held-out ones (scripts/calibrate_abstention.py).
+    # The extractive answerer abstains when its best sentence scores below this, for models that
+    # app/answerers/sentence_ranker.json does not calibrate (it holds thresholds per model and language).
     answer_threshold: float
 
     @abstractmethod

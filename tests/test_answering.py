@@ -1,9 +1,13 @@
 """Questions on the seed article, answered by the real default model and store."""
+from dataclasses import replace
+
 import pytest
 
-from app.answerers import NOT_IN_DOCUMENTS
+from app.answerers import NOT_IN_DOCUMENTS, sentence_features
+from app.answerers.extractive import ExtractiveAnswerer
 from app.errors import QuestionError
 from app.ui.chat import as_text, render_answer
+from index.text import sentence_spans
 from tests.conftest import SEED, SENTENCE_2004
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -63,3 +67,47 @@ def test_rendered_answers_escape_passages_and_highlight_the_quote(seed_pipeline)
     html = render_answer(seed_pipeline.ask("Which countries joined NATO in 2004?"))
     assert f"<mark>{SENTENCE_2004}</mark>" in html
     assert f"<b>{as_text(SEED.name)}</b>" in html and "characters 3080–3319" in html
+
+
+def test_confidence_is_calibrated_per_language_and_min_confidence_sets_the_bar(seed_pipeline):
+    answerer = seed_pipeline.answerer
+    english, romanian = "Which countries joined NATO in 2004?", "Ce țări au aderat la NATO în 2004?"
+    for question, relation in ((english, "cross"), (romanian, "same")):
+        passages = seed_pipeline.retriever.search(question)
+        candidates, rows = answerer.candidates(question, passages)
+        assert rows.shape == (len(candidates), len(sentence_features.FEATURES))
+        assert answerer.evidence(question, passages, candidates)[1] == relation
+    calibration = answerer.calibration
+    assert calibration["same"] > calibration["cross"]  # same-language scores run higher
+    answered, off_topic = seed_pipeline.ask(english), seed_pipeline.ask("Who won the 2018 World Cup?")
+    assert answered.confidence > 0.5 > off_topic.confidence >= 0
+
+    def ask(question, min_confidence):
+        return ExtractiveAnswerer(seed_pipeline.embedder, min_confidence).answer(
+            question, seed_pipeline.retriever.search(question))
+
+    assert not ask("Who won the 2018 World Cup?", 0.0).abstained  # a bar of 0 always answers
+    assert ask(english, 1.0).abstained  # and of 1 never does
+    assert ask(english, 1.0).confidence == pytest.approx(answered.confidence)
+
+
+def test_a_close_second_sentence_joins_the_answer_and_is_highlighted(seed_pipeline):
+    ranker = replace(seed_pipeline.answerer.ranker, second_margin=1e9)  # always a second sentence
+    answerer = ExtractiveAnswerer(seed_pipeline.embedder, ranker=ranker)
+    question = "Which countries joined NATO in 2004?"
+    answer = answerer.answer(question, seed_pipeline.retriever.search(question))
+    quotes = [q for c in answer.citations for q in c.quotes]
+    assert len(quotes) == 2 or (len(quotes) == 1 and len(sentence_spans(quotes[0])) == 2)
+    assert SENTENCE_2004 in answer.text
+    html = render_answer(answer)
+    for quote in quotes:
+        assert f"<mark>{as_text(quote)}</mark>" in html
+    one = seed_pipeline.answerer.answer(question, seed_pipeline.retriever.search(question))
+    assert one.text == f"{SENTENCE_2004} [1]"  # the fitted margin keeps a clear answer to one sentence
+
+
+def test_question_types_are_read_in_several_languages():
+    assert [sentence_features.question_type(q) for q in (
+        "When did Romania join NATO?", "În ce an a aderat România?", "Câte țări au aderat?",
+        "Wer hat das gesagt?", "¿Dónde está la base?", "Pourquoi?")] == [
+        "when", "when", "how many", "who", "where", "why"]

@@ -19,6 +19,7 @@ def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
     assert first["answer"] == f"{SENTENCE_2004} [1]" and first["abstained"] is False
     assert set(first["citations"][0]) == {"n", "source", "page", "text", "start", "end", "score"}
     assert first["citations"][0]["source"] == SEED.name and first["citations"][0]["page"] is None
+    assert 0 <= second.pop("confidence") < 0.5 < first["confidence"] <= 1
     assert second == {"question": "Who won the 2018 World Cup?", "abstained": True, "citations": [],
                       "answer": "The documents do not contain the answer to this question."}
 

@@ -220,8 +220,9 @@ def test_split_needs_an_article_on_every_question(tmp_path, docs, capsys):
     ("Where is the headquarters?", "where"), ("Unde se află sediul?", "where"),
     ("Why did it expand?", "why"), ("De ce s-a extins?", "why"),
     ("How did it start?", "how"), ("Cum a început?", "how"),
-    ("In which year did it join?", "what/which"), ("În ce an a aderat?", "what/which"),
+    ("In which year did it join?", "when"), ("În ce an a aderat?", "when"),
     ("Care țări au aderat?", "what/which"), ("What is NATO?", "what/which"),
+    ("Wann ist es beigetreten?", "when"), ("¿Cuántos países?", "how many"),
     ("Name the members of NATO.", "other"), ("Numiți membrii NATO.", "other"),
 ])
 def test_question_type_from_the_first_interrogative_word(question, kind):

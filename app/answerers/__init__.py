@@ -38,12 +38,17 @@ class Answerer(ABC):
         return f"{previous} {question}"
 
 
-def get(name: str, embedder: Embedder, timeout: float = llm.DEFAULT_TIMEOUT) -> Answerer:
-    """`extractive`, or an LLM by one of app.llm.FORMS, which falls back to extractive when it fails."""
-    from app.answerers.extractive import ExtractiveAnswerer
+def get(name: str, embedder: Embedder, timeout: float = llm.DEFAULT_TIMEOUT,
+        min_confidence: float | None = None) -> Answerer:
+    """`extractive`, or an LLM by one of app.llm.FORMS, which falls back to extractive when it fails.
 
+    min_confidence: below it the extractive answerer says the documents do not answer (None: calibrated).
+    """
+    from app.answerers.extractive import DEFAULT_MIN_CONFIDENCE, ExtractiveAnswerer
+
+    extractive = ExtractiveAnswerer(embedder, DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     if name == "extractive":
-        return ExtractiveAnswerer(embedder)
+        return extractive
     from app.answerers.generative import GenerativeAnswerer
 
-    return GenerativeAnswerer(llm.get(name, timeout), ExtractiveAnswerer(embedder))
+    return GenerativeAnswerer(llm.get(name, timeout), extractive)

@@ -11,6 +11,7 @@ CSS = """
 .citation { margin-top: .6em; font-size: .92em; }
 .citation .where { color: var(--body-text-color-subdued); }
 .citation blockquote { margin: .2em 0 0 0; }
+.confidence { color: var(--body-text-color-subdued); font-size: .85em; }
 .citation mark { background: #fde68a; color: inherit; padding: 0 .1em; }
 """
 
@@ -28,8 +29,11 @@ def as_text(text: str) -> str:
 
 def render_citation(citation: Citation) -> str:
     chunk, text = citation.passage.chunk, citation.passage.chunk.text
-    passage = (as_text(text[:citation.quote_start]) + "<mark>" + as_text(citation.quote) + "</mark>"
-               + as_text(text[citation.quote_end:]))
+    passage, shown = "", 0
+    for start, end in citation.spans:
+        passage += as_text(text[shown:start]) + "<mark>" + as_text(text[start:end]) + "</mark>"
+        shown = end
+    passage += as_text(text[shown:])
     where = f"page {chunk.page}" if chunk.page else f"characters {chunk.start}–{chunk.end}"
     return (f'<div class="citation"><b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b> '
             f'<span class="where">· passage {chunk.number + 1}, {where} · '
@@ -39,6 +43,8 @@ def render_citation(citation: Citation) -> str:
 def render_answer(answer: Answer) -> str:
     """The chat message: the answer (as text), then each cited passage with its quote highlighted."""
     parts = [as_text(answer.text)]
+    if answer.confidence is not None and not answer.abstained:
+        parts[0] += f' <span class="confidence">· confidence {answer.confidence:.0%}</span>'
     if answer.note:
         parts.append(f"<i>{as_text(answer.note)}</i>")
     parts += [render_citation(c) for c in answer.citations]
