@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answerers import NOT_IN_DOCUMENTS, Answerer
-from app.answerers import sentence_features
+from app.answerers import NOT_IN_DOCUMENTS, Answerer, sentence_features
 from app.answers import Answer, Citation, Passage
 from index.embeddings import Embedder
 from index.language import detect, may_be
@@ -16,7 +15,7 @@ from index.text import content_words, is_heading, sentence_spans
 # Made by scripts/train_answer_ranker.py, which also says on which articles it was fitted and tested.
 RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
 DEFAULT_MIN_CONFIDENCE = 0.5  # the calibrated point: below it, "not in the documents"
-MISSING_TERMS_PENALTY = 0.02  # evidence taken off when none of the question's names and numbers is found
+MISSING_TERMS_PENALTY = 0.02  # evidence taken off, times the share of the question's names and numbers unfound
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ class ExtractiveAnswerer(Answerer):
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         candidates, _ = self.candidates(question, passages)
         confidence = self.confidence(question, passages, candidates)
-        if confidence < self.min_confidence:
+        if not candidates or confidence < self.min_confidence:
             return Answer(question, NOT_IN_DOCUMENTS, abstained=True, passages=passages, confidence=confidence)
         chosen = [candidates[0]]
         if len(candidates) > 1 and candidates[0].rank_score - candidates[1].rank_score < self.ranker.second_margin:
