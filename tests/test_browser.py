@@ -1,4 +1,5 @@
 """The chat in a real browser (Debian's Chromium driven by Playwright) against the real app."""
+import re
 import shutil
 
 import pytest
@@ -49,6 +50,8 @@ def test_chat_shows_answer_markers_and_the_cited_passage_highlighted(server, pag
     assert bot.locator("mark").inner_text() == SENTENCE_2004
     text = bot.inner_text()
     assert f"{SENTENCE_2004} [1]" in text and "[1] 000_f0b8fe8fdb47aa20.txt" in text
+    assert re.search(r"confidence \d+%", text)  # how surely the documents answer, beside the answer
+    bot.screenshot(path=SCREENSHOTS / "answer.png")
     assert outside == []
 
 
