@@ -19,7 +19,8 @@ def _read(path: Path) -> list[dict]:
                        "holding xquad.ro.json and xquad.en.json.") from None
 
 
-def _slug(title: str) -> str:
+def slug(title: str) -> str:
+    """An article title as a file name: letters, digits and underscores."""
     return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")
 
 
@@ -38,7 +39,7 @@ def prepare(source: Path, out: Path, articles: slice = slice(None),
     docs.mkdir(parents=True, exist_ok=True)
     questions = []
     for number, (ro, en) in list(enumerate(zip(romanian, english), 1))[articles]:
-        article = f"{number:02d}_{_slug(en['title'])}"
+        article = f"{number:02d}_{slug(en['title'])}"
         (docs / f"{article}.txt").write_text(
             "\n\n".join(p["context"].strip() for p in ro["paragraphs"]) + "\n", encoding="utf-8")
         for ro_par, en_par in zip(ro["paragraphs"], en["paragraphs"]):
