@@ -97,12 +97,7 @@ def fit_ranker(answerable: list[dict], l2: float = 1.0) -> tuple[np.ndarray, np.
 
 
 def chosen(view: dict, ranker: extractive.SentenceRanker) -> list[int]:
-    scores = ranker.scores(view["rows"])
-    order = np.argsort(-scores, kind="stable")
-    pick = [order[0]]
-    if len(order) > 1 and scores[order[0]] - scores[order[1]] < ranker.second_margin:
-        pick.append(order[1])
-    return pick
+    return ranker.chosen(ranker.scores(view["rows"]))
 
 
 def mean_words(answerable: list[dict], ranker) -> float:

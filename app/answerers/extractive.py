@@ -10,7 +10,7 @@ from app.answerers import NOT_IN_DOCUMENTS, Answerer, sentence_features
 from app.answers import Answer, Citation, Passage
 from index.embeddings import Embedder
 from index.language import detect, may_be
-from index.text import content_words, is_heading, sentence_spans
+from index.text import is_heading, sentence_spans
 
 # Made by scripts/train_answer_ranker.py, which also says on which articles it was fitted and tested.
 RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
@@ -48,6 +48,14 @@ class SentenceRanker:
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return ((rows - self.mean) / self.scale) @ self.weights
+
+    def chosen(self, scores: np.ndarray) -> list[int]:
+        """The sentences that make the answer: the best, and the runner-up when it scores within the margin."""
+        order = np.argsort(-np.asarray(scores), kind="stable")
+        pick = [int(order[0])]
+        if len(order) > 1 and scores[order[0]] - scores[order[1]] < self.second_margin:
+            pick.append(int(order[1]))  # the evidence is split, or the ranker is unsure: quote both
+        return pick
 
 
 class ExtractiveAnswerer(Answerer):
@@ -88,12 +96,11 @@ class ExtractiveAnswerer(Answerer):
         similarity = self._vectors([text for *_, text in found]) @ self.embedder.query_vector(question)
         rows = sentence_features.features(question, found, similarity, [p.score for p in passages])
         ranked = self.ranker.scores(rows)
-        asked = content_words(question)
+        overlap = rows[:, sentence_features.FEATURES.index("word_overlap")]
         out = []
-        for (i, s, e), (*_, text), sim, rank_score in zip(spans, found, similarity, ranked):
-            overlap = len(asked & content_words(text)) / len(asked) if asked else 0.0
+        for (i, s, e), sim, shared, rank_score in zip(spans, similarity, overlap, ranked):
             score = (1 - self.PASSAGE_WEIGHT) * float(sim) + self.PASSAGE_WEIGHT * passages[i].score \
-                + self.OVERLAP_WEIGHT * overlap
+                + self.OVERLAP_WEIGHT * float(shared)
             out.append(Candidate(i, s, e, float(sim), score, float(rank_score)))
         order = sorted(range(len(out)), key=lambda j: -out[j].rank_score)
         return [out[j] for j in order], rows[order]
@@ -124,9 +131,7 @@ class ExtractiveAnswerer(Answerer):
         confidence = self.confidence(question, passages, candidates)
         if not candidates or confidence < self.min_confidence:
             return Answer(question, NOT_IN_DOCUMENTS, abstained=True, passages=passages, confidence=confidence)
-        chosen = [candidates[0]]
-        if len(candidates) > 1 and candidates[0].rank_score - candidates[1].rank_score < self.ranker.second_margin:
-            chosen.append(candidates[1])  # the evidence is split, or the ranker is unsure: quote both
+        chosen = [candidates[i] for i in self.ranker.chosen(np.array([c.rank_score for c in candidates]))]
         citations = _cite(chosen, passages)
         text = " ".join(f"{quote} [{citation.n}]" for citation in citations for quote in citation.quotes)
         return Answer(question, text, abstained=False, citations=citations, passages=passages,
