@@ -102,6 +102,7 @@ def worker_latency(xquad_index: str, xquad_docs: str, questions: str, limit: int
     from app.evaluation import load_questions, run, summarize
     from app.pipeline import Pipeline
     from index.chunking import Chunk
+    from index.loading import Document
 
     out = {}
     with tempfile.TemporaryDirectory(prefix="bench-seed-") as seed_index:
@@ -133,9 +134,12 @@ def worker_latency(xquad_index: str, xquad_docs: str, questions: str, limit: int
                 if first >= len(texts):
                     picked = picked + rng.normal(0, SYNTHETIC_NOISE, picked.shape).astype(np.float32)
                 picked /= np.linalg.norm(picked, axis=1, keepdims=True)
-                chunks = [Chunk(f"part{first // 1000}.txt", i - first, 0, len(texts[i % len(texts)]),
-                                texts[i % len(texts)]) for i in rows]
-                pipeline.store.replace_file(f"part{first // 1000}.txt", "synthetic", chunks, picked.tolist(), None)
+                part = Document(f"part{first // 1000}.txt", "", f"synthetic-{first}")
+                chunks = [Chunk(part.source, i - first, 0, len(texts[i % len(texts)]), texts[i % len(texts)])
+                          for i in rows]
+                pipeline.store.begin_file(part, len(chunks), None)
+                pipeline.store.add_chunks(part, chunks, picked.tolist())
+                pipeline.store.finish_file(part, len(chunks))
             build = time.perf_counter() - started
             pipeline.embedder.query_vector.cache_clear()
             pipeline.ask(asked[0].question)

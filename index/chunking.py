@@ -74,8 +74,9 @@ class Chunker:
             strip_whitespace=True,
         )
 
-    def _pieces(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        if self.count_tokens(text[start:end]) <= self.params.max_tokens:
+    def _pieces(self, text: str, start: int, end: int, size: Callable[[tuple[int, int]], int]
+                ) -> list[tuple[int, int]]:
+        if size((start, end)) <= self.params.max_tokens:
             return [(start, end)]
         pieces = []
         for doc in self._splitter.create_documents([text[start:end]]):
@@ -85,11 +86,16 @@ class Chunker:
 
     def split(self, document: Document) -> list[Chunk]:
         text, params = document.text, self.params
-        size = lambda span: self.count_tokens(text[span[0]:span[1]])  # noqa: E731
+        counted: dict[tuple[int, int], int] = {}
+
+        def size(span: tuple[int, int]) -> int:  # a span is measured once: tokenizing is most of the work here
+            if span not in counted:
+                counted[span] = self.count_tokens(text[span[0]:span[1]])
+            return counted[span]
         spans: list[tuple[int, int]] = []
         heading = None  # a short line that ends no sentence waits to join the text it introduces
         for paragraph in paragraph_spans(text):
-            for piece in self._pieces(text, *paragraph):
+            for piece in self._pieces(text, *paragraph, size):
                 if heading and size((heading[0], piece[1])) <= params.max_tokens:
                     piece = (heading[0], piece[1])
                 elif heading:

@@ -175,3 +175,17 @@ def test_bench_indexing_figures_on_the_seed_article(converted, docs, tmp_path):
     figures = bench.worker_index("e5-small", str(docs), str(tmp_path / "index"))
     assert (figures["engine"], figures["passages"], figures["reindex_embedded"]) == ("e5-small", 14, 0)
     assert figures["characters"] > 0 and 0 <= figures["outside_embedder"] < 1
+
+
+def test_bench_latency_figures_on_the_seed_article_and_a_synthetic_corpus(converted, docs, tmp_path):
+    from app import bench
+    from app.config import Settings
+    from app.pipeline import Pipeline
+
+    Pipeline(Settings(docs=docs, index_dir=tmp_path / "index")).index(progress=False)
+    figures = bench.worker_latency(str(tmp_path / "index"), str(docs), "eval/seed_questions.yaml", 5, "40")
+    assert figures["seed"]["passages"] == figures["xquad"]["passages"] == 14
+    assert figures["xquad"]["questions"] == 5 and figures["xquad"]["hit@1"] > 0
+    synthetic = figures["40"]
+    assert synthetic["passages"] == 40  # 14 real passages, then copies with noisy vectors
+    assert 0 < synthetic["p50_ms"] <= synthetic["p95_ms"] and synthetic["search"]["p50_ms"] > 0
