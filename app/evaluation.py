@@ -24,6 +24,8 @@ SPLITS = ("all", "train", "test")
 _ENTRY_KEYS = {"id", "question", "expect", "lang", "article"}
 _EXPECT_KEYS = {"passage_contains", "answer_contains", "abstain"}
 _CITATION_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+
+
 class EvalFileError(AppError):
     """The question file does not follow the format."""
 

@@ -50,8 +50,9 @@ class Pipeline:
         """The answerer of that name (the configured one for None), created once per process."""
         name = (name or self.settings.answerer).strip()
         if name not in self._answerers:
+            fallback = None if name == "extractive" else self.answerer_for("extractive")
             self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout,
-                                                   self.settings.min_confidence)
+                                                   self.settings.min_confidence, fallback)
         return self._answerers[name]
 
     def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,

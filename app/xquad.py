@@ -25,26 +25,30 @@ def slug(title: str) -> str:
 
 
 def prepare(source: Path, out: Path, articles: slice = slice(None),
-            language: str = "en") -> tuple[Path, Path, int]:
+            language: str = "en", paragraphs: str = "ro") -> tuple[Path, Path, int]:
     """Writes OUT/docs/NN_Title.txt (paragraphs apart by blank lines) and OUT/questions.yaml
     (English questions) or OUT/questions.ro.yaml (Romanian ones).
 
-    Each question, in `language`, expects a cited passage, and the answer, to hold the Romanian answer
-    span; it names its language (`lang`) and its document (`article`, the file's stem).
+    The paragraphs are Romanian, or English with paragraphs="en". Each question, in `language`,
+    expects a cited passage, and the answer, to hold the answer span in the paragraphs' language; it
+    names its language (`lang`) and its document (`article`, the file's stem).
     """
     if language not in LANGUAGES:
         raise AppError(f"No XQuAD questions in '{language}': choose one of {', '.join(LANGUAGES)}.")
+    if paragraphs not in LANGUAGES:
+        raise AppError(f"No XQuAD paragraphs in '{paragraphs}': choose one of {', '.join(LANGUAGES)}.")
     romanian, english = _read(source / "xquad.ro.json"), _read(source / "xquad.en.json")
     docs = out / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     questions = []
     for number, (ro, en) in list(enumerate(zip(romanian, english), 1))[articles]:
         article = f"{number:02d}_{slug(en['title'])}"
+        shown = en if paragraphs == "en" else ro
         (docs / f"{article}.txt").write_text(
-            "\n\n".join(p["context"].strip() for p in ro["paragraphs"]) + "\n", encoding="utf-8")
+            "\n\n".join(p["context"].strip() for p in shown["paragraphs"]) + "\n", encoding="utf-8")
         for ro_par, en_par in zip(ro["paragraphs"], en["paragraphs"]):
             for ro_qa, en_qa in zip(ro_par["qas"], en_par["qas"]):
-                span = ro_qa["answers"][0]["text"].strip()
+                span = (en_qa if paragraphs == "en" else ro_qa)["answers"][0]["text"].strip()
                 asked = ro_qa if language == "ro" else en_qa
                 questions.append({"id": asked["id"], "question": asked["question"].strip(),
                                   "lang": language, "article": article,

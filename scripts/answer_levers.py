@@ -24,7 +24,6 @@ from app.config import Settings  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 
 FEATURES = sentence_features.FEATURES
-PREVIOUS_THRESHOLD = 0.798  # the one threshold the previous answerer used for multilingual-e5-small
 
 
 def previous_ranker() -> extractive.SentenceRanker:
@@ -55,7 +54,8 @@ def main() -> None:
     pipeline = Pipeline(Settings(docs=args.xquad / "docs", index_dir=args.index_dir))
     pipeline.index(progress=False)
     embedder, fitted = pipeline.embedder, extractive.SentenceRanker.load()
-    one = {"same": PREVIOUS_THRESHOLD, "cross": PREVIOUS_THRESHOLD,
+    previous = embedder.answer_threshold  # the one threshold the previous answerer used, whatever the language
+    one = {"same": previous, "cross": previous,
            "slope": fitted.abstention[embedder.model_id]["slope"]}
     steps = {
         "1 previous: best evidence score, one threshold": (OneThreshold, previous_ranker()),

@@ -8,7 +8,6 @@ llm=llamacpp:<the GGUF>`. Needs `pip install -r requirements-llamacpp.txt` and
 """
 import argparse
 import importlib.util
-import json
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.xquad import DEFAULT_SOURCE, slug  # noqa: E402
+from app.xquad import DEFAULT_SOURCE, prepare  # noqa: E402
 
 
 def gguf() -> Path:
@@ -29,23 +28,10 @@ def gguf() -> Path:
 
 
 def write_english(source: Path, out: Path, articles: slice, every: int) -> tuple[Path, Path]:
-    english = json.loads((source / "xquad.en.json").read_text(encoding="utf-8"))["data"]
-    docs = out / "docs"
-    docs.mkdir(parents=True, exist_ok=True)
-    questions = []
-    for number, article in list(enumerate(english, 1))[articles]:
-        name = f"{number:02d}_{slug(article['title'])}"
-        (docs / f"{name}.txt").write_text("\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n",
-                                          encoding="utf-8")
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                span = qa["answers"][0]["text"].strip()
-                questions.append({"id": qa["id"], "question": qa["question"].strip(), "lang": "en",
-                                  "article": name,
-                                  "expect": {"passage_contains": [span], "answer_contains": [[span]]}})
-    path = out / "questions.en-en.yaml"
-    path.write_text(yaml.safe_dump(questions[::every], allow_unicode=True, sort_keys=False, width=1000),
-                    encoding="utf-8")
+    """The English paragraphs of the articles, and every `every`-th of their English questions."""
+    docs, path, _ = prepare(source, out, articles, "en", paragraphs="en")
+    questions = yaml.safe_load(path.read_text(encoding="utf-8"))[::every]
+    path.write_text(yaml.safe_dump(questions, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
     return docs, path
 
 

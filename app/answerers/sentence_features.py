@@ -49,8 +49,8 @@ def question_type(question: str) -> str:
     return "other"
 
 
-def _prefixes(text: str, size: int = 5) -> set[str]:
-    return {w[:size] for w in content_words(text)}
+def _prefixes(words: set[str], size: int = 5) -> set[str]:
+    return {w[:size] for w in words}
 
 
 def _has_name(sentence: str) -> bool:
@@ -94,7 +94,7 @@ def features(question: str, candidates: list[tuple[int, int, str]], similarities
         per_passage[c[0]] = per_passage.get(c[0], 0) + 1
 
     asked = content_words(question)
-    asked_prefixes = _prefixes(question)
+    asked_prefixes = _prefixes(asked)
     asked_numbers = set(re.findall(r"\d+", question))
     kind = question_type(question)
     top_passage = max(passage_scores) if passage_scores else 0.0
@@ -109,7 +109,7 @@ def features(question: str, candidates: list[tuple[int, int, str]], similarities
             sims[i], sims[order[0]] - sims[i], 1 / (1 + sim_rank[i]), 1 / (1 + in_passage[i]),
             passage_scores[p], top_passage - passage_scores[p], 1 / (1 + p),
             len(asked & words) / len(asked) if asked else 0.0,
-            len(asked_prefixes & _prefixes(text)) / len(asked_prefixes) if asked_prefixes else 0.0,
+            len(asked_prefixes & _prefixes(words)) / len(asked_prefixes) if asked_prefixes else 0.0,
             float(bool(asked_numbers) and asked_numbers <= set(re.findall(r"\d+", text))),
             float(year), float(has_number), float(name),
             float(kind == "when" and year), float(kind == "how many" and has_number),
