@@ -49,8 +49,9 @@ def views(pipeline: Pipeline, answerer, questions, kind: str) -> list[dict]:
             continue
         texts = [p.chunk.text[c.start:c.end] for c in candidates for p in [passages[c.passage]]]
         best, relation = answerer.evidence(q.question, passages, candidates)
-        out.append({"lang": q.lang, "rows": rows, "texts": texts, "best": best, "relation": relation,
-                    "holds": np.array([span in fold(t) for t in texts]), "answerable": kind == "answerable"})
+        out.append({"question": q.question, "article": q.article, "lang": q.lang, "rows": rows, "texts": texts,
+                    "best": best, "relation": relation, "holds": np.array([span in fold(t) for t in texts]),
+                    "answerable": kind == "answerable"})
     return out
 
 
