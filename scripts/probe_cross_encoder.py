@@ -106,8 +106,10 @@ class CrossEncoder:
                 it["cross"] = self.scores([(it["question"], t) for t in it["texts"]]).numpy()
 
 
-def accuracy(items: list[dict], weight: float) -> float:
-    return round(float(np.mean([it["holds"][np.argmax(it["ranker"] + weight * it["cross"])] for it in items])), 3)
+def accuracy(items: list[dict], cross: float, ranker: float = 1.0) -> float:
+    """One-sentence accuracy when the sentence with the best ranker * its score + cross * its score answers."""
+    return round(float(np.mean([it["holds"][np.argmax(ranker * it["ranker"] + cross * it["cross"])]
+                                for it in items])), 3)
 
 
 def separation(answerable: list[dict], others: list[dict], signal) -> dict:
@@ -157,7 +159,7 @@ def main() -> None:
             "questions": len(answerable),
             "answer_among_candidates": round(float(np.mean([it["holds"].any() for it in answerable])), 3),
             "one_sentence_accuracy": {"ranker": accuracy(answerable, 0.0),
-                                      "cross_encoder": accuracy(answerable, 1e6),
+                                      "cross_encoder": accuracy(answerable, 1.0, ranker=0.0),
                                       "ranker_plus_cross_encoder": accuracy(answerable, weight)},
             **{f"{kind}_abstention": {"evidence": separation(answerable, mine[kind], lambda it: it["best"]),
                                       "cross_encoder": separation(answerable, mine[kind],

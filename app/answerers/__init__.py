@@ -43,15 +43,15 @@ def get(name: str, embedder: Embedder, timeout: float = llm.DEFAULT_TIMEOUT,
     """`extractive`, or an LLM by one of app.llm.FORMS, which falls back to extractive when it fails.
 
     min_confidence: below it the extractive answerer says the documents do not answer (None: calibrated).
-    fallback: the extractive answerer an LLM falls back to, when one exists already (its sentence
-    vectors are remembered once); else one is made.
+    fallback: the extractive answerer to use, when one exists already (its sentence vectors are
+    remembered once); else one is made.
     """
     from app.answerers.extractive import DEFAULT_MIN_CONFIDENCE, ExtractiveAnswerer
 
-    if name == "extractive" or fallback is None:
-        fallback = ExtractiveAnswerer(embedder, DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
+    extractive = fallback if fallback is not None else ExtractiveAnswerer(
+        embedder, DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     if name == "extractive":
-        return fallback
+        return extractive
     from app.answerers.generative import GenerativeAnswerer
 
-    return GenerativeAnswerer(llm.get(name, timeout), fallback)
+    return GenerativeAnswerer(llm.get(name, timeout), extractive)
