@@ -30,10 +30,39 @@ class Citation:
     def quotes(self) -> list[str]:
         return [self.passage.chunk.text[start:end] for start, end in self.spans]
 
+    @property
+    def page(self) -> int | None:
+        """The page of the quoted sentence (a passage may run onto the next page)."""
+        return self.passage.chunk.page_at(self.quote_start)
+
+    @property
+    def where(self) -> str:
+        """Where the quote is: its page ("page 4 (passage on pages 3–4)"), or the passage's characters."""
+        chunk = self.passage.chunk
+        if chunk.page is None:
+            return f"characters {chunk.start}–{chunk.end}"
+        if chunk.last_page == chunk.page:
+            return f"page {self.page}"
+        return f"page {self.page} (passage on pages {chunk.page}–{chunk.last_page})"
+
     def to_dict(self) -> dict:
         chunk = self.passage.chunk
-        return {"n": self.n, "source": chunk.source, "page": chunk.page, "text": chunk.text,
+        pages = [chunk.page, chunk.last_page] if chunk.page else None
+        return {"n": self.n, "source": chunk.source, "page": self.page, "pages": pages, "text": chunk.text,
                 "start": chunk.start, "end": chunk.end, "score": round(self.passage.score, 4)}
+
+
+@dataclass(frozen=True)
+class AnswerSpan:
+    """The exact answer (a date, a number, a name) inside a quoted sentence."""
+
+    n: int  # the citation whose passage holds it
+    start: int  # offsets in that passage's text
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "text": self.text, "start": self.start, "end": self.end}
 
 
 @dataclass(frozen=True)
@@ -45,8 +74,10 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)  # everything retrieved, cited or not
     note: str = ""  # how the answer was made, when that is worth telling (a fallback, say)
     confidence: float | None = None  # 0–1, how surely the documents answer; None when not measured
+    span: AnswerSpan | None = None  # the exact answer inside the quote, when the reader found one
 
     def to_dict(self) -> dict:
         confidence = None if self.confidence is None else round(self.confidence, 3)
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
-                "confidence": confidence, "citations": [c.to_dict() for c in self.citations]}
+                "confidence": confidence, "span": self.span.to_dict() if self.span else None,
+                "citations": [c.to_dict() for c in self.citations]}

@@ -39,6 +39,9 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--min-confidence", type=_share, default=os.environ.get("RAG_MIN_CONFIDENCE"),
                         help="0-1: below this confidence the answer is 'the documents do not say' "
                              "(default: the calibrated point, 0.5)")
+    common.add_argument("--reader", choices=("on", "off"), default=os.environ.get("RAG_READER", "on"),
+                        help="the span reader: the exact answer in bold, and the abstention it informs; off is "
+                             "faster and quotes sentences only (default: %(default)s)")
     common.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens,
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
     common.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
@@ -94,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("names", nargs="+", metavar="NAME", help="as `documents` lists them")
     evaluate = sub.add_parser("eval", parents=[common], help="score a question set",
                               description="Score a question set: retrieval, citations, answers, abstention.")
-    evaluate.add_argument("questions", type=Path, metavar="QUESTIONS.yaml")
+    evaluate.add_argument("questions", type=Path, metavar="QUESTIONS",
+                          help="a YAML question list, or a SQuAD-format .json (v1.1, or v2.0 with is_impossible)")
     evaluate.add_argument("--json", type=Path, metavar="OUT.json", help="per-question results and summary")
     evaluate.add_argument("--report", type=Path, metavar="OUT.html", help="self-contained HTML report")
     evaluate.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
@@ -115,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     xquad.add_argument("--out", type=Path, default=Path("eval/xquad"), help="default: %(default)s")
     xquad.add_argument("--language", choices=LANGUAGES, default="en",
                        help="language of the questions; the paragraphs are Romanian (default: %(default)s)")
+    xquad.add_argument("--articles", type=_article_range, default=slice(None), metavar="FIRST-LAST",
+                       help="only these of the 48 articles, e.g. 25-30 (default: all)")
 
     bench = sub.add_parser("bench", help="measure indexing, latency and memory (see app/bench.py)")
     bench.add_argument("--docs", type=Path, default=Path("eval/xquad/docs"), help="corpus (default: %(default)s)")
@@ -136,14 +142,32 @@ def _share(text: str) -> float:
     return value
 
 
-CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int, "min_confidence": _share}
+def _article_range(text: str) -> slice:
+    first, sep, last = text.partition("-")
+    try:
+        first, last = int(first), int(last if sep else first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a range of article numbers such as 25-30") from None
+    if not 1 <= first <= last:
+        raise argparse.ArgumentTypeError(f"'{text}': articles are numbered from 1, the first before the last")
+    return slice(first - 1, last)
+
+
+def _on_off(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise ValueError(text)
+    return text == "on"
+
+
+CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int, "min_confidence": _share,
+               "reader": _on_off}
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
                     top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb,
-                    min_confidence=args.min_confidence,
+                    min_confidence=args.min_confidence, reader=args.reader == "on",
                     collection=args.collection, lock_timeout=args.lock_timeout,
                     **{key: getattr(args, key) for key in ("concurrency", "max_queue") if hasattr(args, key)})
 
@@ -151,7 +175,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def describe(settings: Settings) -> str:
     return (f"{settings.embeddings} · {settings.answerer} · top_k={settings.top_k} · "
             f"chunk_tokens={settings.chunk_tokens}"
-            + ("" if settings.min_confidence is None else f" · min_confidence={settings.min_confidence:g}"))
+            + ("" if settings.min_confidence is None else f" · min_confidence={settings.min_confidence:g}")
+            + ("" if settings.reader else " · reader=off"))
 
 
 def parse_config(text: str, base: Settings) -> Settings:
@@ -166,7 +191,7 @@ def parse_config(text: str, base: Settings) -> Settings:
             changes[key.strip()] = CONFIG_KEYS[key.strip()](value.strip())
         except (ValueError, argparse.ArgumentTypeError):
             raise AppError(f"Bad configuration '{text}': {key} must be a whole number "
-                           "(min_confidence: a number from 0 to 1)") from None
+                           "(min_confidence: a number from 0 to 1; reader: on or off)") from None
     if "llm" in changes:
         changes["answerer"] = changes.pop("llm")
     return replace(base, **changes)
@@ -199,12 +224,13 @@ def _open(args: argparse.Namespace):
 
 def print_answer(answer) -> None:
     print(f"Q: {answer.question}\nA: {answer.text}")
+    if answer.span:
+        print(f"Exact answer: {answer.span.text} [{answer.span.n}]")
     if answer.note:
         print(f"({answer.note})")
     for c in answer.citations:
         chunk = c.passage.chunk
-        where = f"page {chunk.page}" if chunk.page else f"characters {chunk.start}-{chunk.end}"
-        print(f"[{c.n}] {chunk.source}, {where} (score {c.passage.score:.3f})")
+        print(f"[{c.n}] {chunk.source}, {c.where} (score {c.passage.score:.3f})")
         print("    " + chunk.text.replace("\n", "\n    "))
     print()
 
@@ -280,12 +306,21 @@ def cmd_remove(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from app import evaluation, report
+    from app import evaluation, report, squad
     from app.pipeline import Pipeline
 
     base = settings_from(args)
     minimums, maximums = parse_limits(args.min, "--min"), parse_limits(args.max, "--max")
-    every = evaluation.load_questions(args.questions)
+    if squad.is_squad(args.questions):
+        # the file's own paragraphs are the corpus, unless --docs names another one
+        own = args.docs == Settings().docs
+        docs = Path("eval/out") / args.questions.name.split(".")[0] / "docs"
+        every = squad.load(args.questions, docs if own else None)
+        if own:
+            base = replace(base, docs=docs)
+            print(f"corpus: the file's paragraphs, written to {docs}")
+    else:
+        every = evaluation.load_questions(args.questions)
     questions = evaluation.split(every, args.split)
     articles = len({q.article for q in every if q.article})
     print(f"split {args.split}: {len(questions)} of {len(every)} questions"
@@ -324,7 +359,7 @@ def cmd_eval(args) -> int:
 def cmd_xquad(args) -> int:
     from app.xquad import prepare
 
-    docs, questions, count = prepare(args.source, args.out, language=args.language)
+    docs, questions, count = prepare(args.source, args.out, args.articles, language=args.language)
     print(f"Wrote {docs} ({len(list(docs.glob('*.txt')))} articles) and {questions} ({count} questions).\n"
           f"Evaluate with: python -m app eval {questions} --docs {docs}")
     return 0

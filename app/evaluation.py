@@ -1,6 +1,8 @@
 """Runs a question set through the pipeline and scores retrieval, citations, answers and abstention."""
+import collections
 import math
 import re
+import string
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ from app.answerers.sentence_features import question_type
 from index.language import detect
 from index.text import fold
 
-METRICS = ("answer_accuracy", "answer_accuracy_given_hit", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
+METRICS = ("answer_accuracy", "answer_accuracy_given_hit", "span_em", "span_f1", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
            "answer_words", "abstain_precision", "abstain_recall", "latency_p50_ms", "latency_p95_ms")
 SHARES = tuple(m for m in METRICS if m not in ("answer_words", "latency_p50_ms", "latency_p95_ms"))  # 0 to 1
 BREAKDOWN_METRICS = ("questions", "answer_accuracy", "hit@1", "abstain_recall", "answer_words")
@@ -24,6 +26,7 @@ SPLITS = ("all", "train", "test")
 _ENTRY_KEYS = {"id", "question", "expect", "lang", "article"}
 _EXPECT_KEYS = {"passage_contains", "answer_contains", "abstain"}
 _CITATION_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+_PUNCTUATION = frozenset(string.punctuation)
 
 
 class EvalFileError(AppError):
@@ -58,6 +61,9 @@ class QuestionResult:
     lang: str = "und"
     qtype: str = "other"
     expected: str = ""  # the first answer_contains group, else the passage_contains text
+    span: str = ""  # the exact answer the answerer gave, if any
+    span_em: float | None = None  # against the first answer_contains group (None when it has none)
+    span_f1: float | None = None
 
 
 def _strings(value, where: str) -> tuple[str, ...]:
@@ -147,6 +153,27 @@ def answer_words(text: str) -> int:
     return sum(any(c.isalnum() for c in w) for w in _CITATION_MARKER.sub(" ", text).split())
 
 
+def normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation (lower case, no punctuation, no English articles, single spaces), accents
+    folded as everywhere else here."""
+    text = "".join(c for c in fold(text) if c not in _PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def f1(prediction: str, gold: str) -> float:
+    """SQuAD's token F1 between a predicted and a gold answer."""
+    predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    common = sum((collections.Counter(predicted) & collections.Counter(expected)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
 def _contains(text: str, needles) -> bool:
     folded = fold(text)
     return any(fold(n) in folded for n in needles)
@@ -158,9 +185,13 @@ def score(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
         rank = next((r for r, p in enumerate(answer.passages, 1)
                      if _contains(p.chunk.text, question.passage_contains)), None)
     relevant = sum(_contains(c.passage.chunk.text, question.passage_contains) for c in answer.citations)
-    correct = None
+    correct = em = span_f1 = None
+    span = answer.span.text if answer.span and not answer.abstained else ""
     if question.answer_contains:
         correct = not answer.abstained and all(_contains(answer.text, g) for g in question.answer_contains)
+        aliases = question.answer_contains[0]
+        em = max(exact_match(span, a) for a in aliases) if span else 0.0
+        span_f1 = max(f1(span, a) for a in aliases) if span else 0.0
     return QuestionResult(
         question.id, question.question, answer.text, answer.abstained, question.abstain,
         bool(question.passage_contains), rank, len(answer.citations) if question.passage_contains else 0,
@@ -168,6 +199,7 @@ def score(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
         [c.to_dict() for c in answer.citations],
         question.lang or detect(question.question), question_type(question.question),
         " / ".join(question.answer_contains[0] if question.answer_contains else question.passage_contains),
+        span, em, span_f1,
     )
 
 
@@ -189,6 +221,9 @@ def summarize(results: list[QuestionResult]) -> dict:
         # the answer step alone: accuracy on the questions whose passage was retrieved
         "answer_accuracy_given_hit": _ratio(sum(bool(r.answer_correct) for r in answered if r.rank),
                                             sum(1 for r in answered if r.rank)),
+        # the exact answer against the expected one, SQuAD's way (an abstention scores 0)
+        "span_em": _ratio(sum(r.span_em for r in answered), len(answered)),
+        "span_f1": _ratio(sum(r.span_f1 for r in answered), len(answered)),
         **{f"hit@{k}": _ratio(sum(r.rank is not None and r.rank <= k for r in ranked), len(ranked))
            for k in (1, 3, 5)},
         "mrr": _ratio(sum(1 / r.rank for r in ranked if r.rank), len(ranked)),

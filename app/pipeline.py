@@ -52,7 +52,7 @@ class Pipeline:
         if name not in self._answerers:
             fallback = None if name == "extractive" else self.answerer_for("extractive")
             self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout,
-                                                   self.settings.min_confidence, fallback)
+                                                   self.settings.min_confidence, fallback, self.settings.reader)
         return self._answerers[name]
 
     def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,

@@ -146,11 +146,13 @@ def write_html(path: Path, question_file: Path, runs: dict[str, list[QuestionRes
                                                 for g, s in rows.items()]))
     missed = []
     for name, results in runs.items():
-        rows = [[r.id, r.question, r.lang, r.qtype, "(abstained) " * r.abstained + r.answer, r.expected]
+        rows = [[r.id, r.question, r.lang, r.qtype, "(abstained) " * r.abstained + r.answer, r.span or "–",
+                 r.expected, "–" if r.span_f1 is None else f"{r.span_em:.0f} / {r.span_f1:.2f}"]
                 for r in lost(results)]
         missed.append((f"<h3>{esc(name)}</h3>" if several else "") + (
             f"<p>{len(rows)} of {sum(not r.expect_abstain for r in results)} answerable questions.</p>"
-            + _table(["id", "question", "language", "type", "answer given", "expected"], rows)
+            + _table(["id", "question", "language", "type", "answer given", "exact answer given", "expected",
+                      "EM / F1"], rows)
             if rows else "<p>None: every answerable question was answered correctly.</p>"))
     details = []
     for name, results in runs.items():

@@ -1,5 +1,6 @@
 """Splits a document into passages along paragraph and sentence boundaries, within a token limit."""
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -32,10 +33,19 @@ class Chunk:
     end: int
     text: str
     page: int | None = None  # 1-based page where the chunk starts, for paginated formats (PDF)
+    page_starts: tuple[int, ...] = ()  # offsets in text where each further page starts, when it runs onto them
 
     @property
     def id(self) -> str:
         return f"{self.source}#{self.number}"
+
+    def page_at(self, offset: int) -> int | None:
+        """The page holding text[offset], or None for unpaginated formats."""
+        return None if self.page is None else self.page + bisect_right(self.page_starts, offset)
+
+    @property
+    def last_page(self) -> int | None:
+        return None if self.page is None else self.page + len(self.page_starts)
 
 
 def is_boilerplate(line: str) -> bool:
@@ -112,6 +122,7 @@ class Chunker:
         if heading:
             spans.append(heading)
         return [
-            Chunk(source=document.source, number=i, start=s, end=e, text=text[s:e], page=document.page_at(s))
+            Chunk(source=document.source, number=i, start=s, end=e, text=text[s:e], page=document.page_at(s),
+                  page_starts=tuple(p - s for p in document.pages if s < p < e))
             for i, (s, e) in enumerate(spans)
         ]

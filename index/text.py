@@ -9,6 +9,10 @@ import pysbd
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?…:;\"'»”)\]]\s*$")
 HEADING_WORDS = 12  # a line this short that ends no sentence is a title, not a statement
+# A section number opening a line ("4.5.", "2.1", "IV."), which the sentence splitter may cut off as a sentence.
+_SECTION_NUMBER = re.compile(r"(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.|[A-Z]\.)[ \t]+(?=\S)")
+# What an interactive prompt leaves at the start of a line of code ("$ ", ">>> ", "... ", "In [3]: ").
+_PROMPT = re.compile(r"(?:(?:>>>|\.\.\.|\$|>|In \[\d+\]:)(?:[ \t]+|$))+")
 # Words too common to count as lexical evidence that a sentence answers a question.
 _STOPWORDS = frozenset(
     """a about after all also an and are as at be been before by can cand care ce cel cea cele cei
@@ -60,9 +64,27 @@ def ends_sentence(text: str) -> bool:
     return bool(_SENTENCE_END.search(text))
 
 
+def _line(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the whole line(s) holding text[start:end]."""
+    return text.rfind("\n", 0, start) + 1, (text.find("\n", end) + 1 or len(text) + 1) - 1
+
+
 def is_heading(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is a line of its own that ends no sentence: a title, never an answer."""
-    line_ends = end == len(text) or text[end] == "\n"
-    line_starts = start == 0 or text[start - 1] == "\n"
-    span = text[start:end]
-    return line_starts and line_ends and not ends_sentence(span) and len(span.split()) <= HEADING_WORDS
+    """Whether text[start:end] lies in a line of its own that ends no sentence: a title, never an answer.
+
+    The line counts whole, so a numbered heading ("4.5. pass Statements") that the sentence splitter cut
+    after its number is a heading in both pieces.
+    """
+    line_start, line_end = _line(text, start, end)
+    line = text[line_start:line_end].strip()
+    numbered = _SECTION_NUMBER.match(line)
+    title = line[numbered.end():] if numbered else line
+    return bool(title) and not ends_sentence(title) and len(title.split()) <= HEADING_WORDS \
+        and (numbered is not None or (line_start == start or not text[line_start:start].strip())
+             and not text[end:line_end].strip())
+
+
+def without_prompt(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span with an interactive prompt's marks (">>> ", "... ", "$ ") at its start left off."""
+    found = _PROMPT.match(text, start, end)
+    return (found.end(), end) if found else (start, end)

@@ -4,12 +4,16 @@ Split by article. Fitted on articles 1-24, reported on articles 25-48; each half
 its Romanian paragraphs, and is asked its English and its Romanian questions:
 - answerable: a question asked of its own half's index;
 - off-topic: a question of the other half asked of this half's index;
-- near-topic: a question asked of its own index with every passage holding its answer left out.
-The ranker is a linear model over app.answerers.sentence_features, fitted listwise (a softmax over each
-question's candidate sentences); a second sentence joins the answer when it ranks within the margin
-that keeps the fitting half's mean answer under --words; abstention thresholds, one for questions in
-the documents' language and one for the rest, let --wrong of the fitting half's answerable questions
-abstain. Writes app/answerers/sentence_ranker.json; needs scipy (scripts/requirements-train.txt).
+- near-topic: a question asked of its own index with every passage holding its answer left out;
+- unanswerable: SQuAD 2.0's unanswerable questions on this half's paragraphs (English; written to look
+  answerable from them), asked of this half's index.
+The ranker is a linear model over app.answerers.sentence_features (the span reader's findings among them),
+fitted listwise (a softmax over each question's candidate sentences); a second sentence joins the answer
+when it ranks within the margin that keeps the fitting half's mean answer under --words. Abstention is a
+logistic model over extractive.EVIDENCE, one for questions in the documents' language and one for the
+rest, fitted on answerable against off- and near-topic questions, its 0.5 point placed to let --wrong of
+the fitting half's answerable questions abstain. Writes app/answerers/sentence_ranker.json; needs scipy
+(scripts/requirements-train.txt).
 """
 import argparse
 import json
@@ -20,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
 from scipy.optimize import minimize
 from tqdm import tqdm
 
@@ -31,15 +36,17 @@ from app.evaluation import answer_words, load_questions  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.xquad import DEFAULT_SOURCE, prepare  # noqa: E402
 from index.text import fold  # noqa: E402
+from scripts import xquad_unanswerable  # noqa: E402
 
-HALVES = {"fit": slice(0, 24), "report": slice(24, None)}
+HALVES = {"fit": slice(0, 24), "report": slice(24, 48)}
+NEGATIVES = ("near-topic", "off-topic", "unanswerable")
 
 
 def views(pipeline: Pipeline, answerer, questions, kind: str) -> list[dict]:
     """What the answerer sees for each question: candidate features, which hold the answer, the evidence."""
     out = []
     for q in tqdm(questions, desc=kind, unit="question", leave=False):
-        span = fold(q.passage_contains[0])
+        span = fold(q.passage_contains[0]) if q.passage_contains else None
         passages = pipeline.retriever.search(q.question, 10)
         if kind == "near-topic":
             passages = [p for p in passages if span not in fold(p.chunk.text)]
@@ -48,29 +55,37 @@ def views(pipeline: Pipeline, answerer, questions, kind: str) -> list[dict]:
         if not candidates:
             continue
         texts = [p.chunk.text[c.start:c.end] for c in candidates for p in [passages[c.passage]]]
-        best, relation = answerer.evidence(q.question, passages, candidates)
+        inputs, relation = answerer.evidence(q.question, passages, candidates)
         out.append({"question": q.question, "article": q.article, "lang": q.lang, "rows": rows, "texts": texts,
-                    "best": best, "relation": relation, "holds": np.array([span in fold(t) for t in texts]),
+                    "inputs": inputs, "relation": relation,
+                    "holds": np.array([span is not None and span in fold(t) for t in texts]),
                     "answerable": kind == "answerable"})
     return out
 
 
-def collect(source: Path, work: Path, embeddings: str) -> dict[str, dict[str, list[dict]]]:
-    questions, docs = {}, {}
+def collect(source: Path, squad: Path, work: Path, embeddings: str, every: int = 1,
+            halves: tuple[str, ...] = tuple(HALVES)) -> dict[str, dict[str, list[dict]]]:
+    questions, docs, unanswered = {}, {}, {}
     for half, articles in HALVES.items():
         for language in ("en", "ro"):
             docs[half], path, _ = prepare(source, work / half, articles, language)
             questions.setdefault(half, []).extend(load_questions(path))
+        path = work / half / "unanswerable.yaml"
+        path.write_text(yaml.safe_dump(xquad_unanswerable.unanswerable(
+            squad, source, articles.start + 1, articles.stop or 48), allow_unicode=True), encoding="utf-8")
+        unanswered[half] = load_questions(path)
     size = len(sentence_features.FEATURES)  # the features do not depend on the ranker: any one will do
     neutral = extractive.SentenceRanker(np.zeros(size), np.ones(size), np.zeros(size), 0.0, {})
+    reader = extractive.shared_reader()
     seen = {}
-    for half, other in (("fit", "report"), ("report", "fit")):
+    for half, other in (("fit", "report"), ("report", "fit"))[:len(halves)]:
         pipeline = Pipeline(Settings(docs=docs[half], index_dir=work / half / "index", embeddings=embeddings))
         pipeline.index(progress=False)
-        answerer = extractive.ExtractiveAnswerer(pipeline.embedder, ranker=neutral)
-        seen[half] = {"answerable": views(pipeline, answerer, questions[half], "answerable"),
-                      "near-topic": views(pipeline, answerer, questions[half], "near-topic"),
-                      "off-topic": views(pipeline, answerer, questions[other], "off-topic")}
+        answerer = extractive.ExtractiveAnswerer(pipeline.embedder, ranker=neutral, reader=reader)
+        seen[half] = {"answerable": views(pipeline, answerer, questions[half][::every], "answerable"),
+                      "near-topic": views(pipeline, answerer, questions[half][1::every], "near-topic"),
+                      "off-topic": views(pipeline, answerer, questions[other][::every], "off-topic"),
+                      "unanswerable": views(pipeline, answerer, unanswered[half], "unanswerable")}
         seen[half]["near-topic"] = [v for v in seen[half]["near-topic"] if not v["holds"].any()]
         seen[half]["model_id"] = pipeline.embedder.model_id
     return seen
@@ -105,15 +120,43 @@ def mean_words(answerable: list[dict], ranker) -> float:
     return float(np.mean([sum(answer_words(v["texts"][i]) for i in chosen(v, ranker)) for v in answerable]))
 
 
+def logit(view: dict, calibration: dict) -> float:
+    model = calibration[view["relation"]]
+    return float(np.dot(model["weights"], view["inputs"]) + model["bias"])
+
+
+def fit_abstention(fit: dict, relation: str, wrong: float) -> dict:
+    """Logistic weights over EVIDENCE, answerable against off-topic, near-topic and unanswerable questions
+    (each side weighing the same), the bias then moved so that `wrong` of the answerable ones fall below 0.5."""
+    positive = [v["inputs"] for v in fit["answerable"] if v["relation"] == relation]
+    negative = [v["inputs"] for kind in NEGATIVES for v in fit[kind] if v["relation"] == relation]
+    x = np.array(positive + negative)
+    y = np.array([1.0] * len(positive) + [-1.0] * len(negative))
+    weight = np.where(y > 0, 0.5 / len(positive), 0.5 / len(negative))
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / scale
+
+    def loss(w):  # weighted logistic loss with a little L2
+        m = y * (z @ w[:-1] + w[-1])
+        g = -y * weight / (1 + np.exp(m))
+        return np.sum(weight * np.logaddexp(0, -m)) + 1e-3 * w[:-1] @ w[:-1], \
+            np.append(z.T @ g + 2e-3 * w[:-1], g.sum())
+
+    w = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
+    weights = w[:-1] / scale
+    raw = np.array(positive) @ weights
+    bias = -float(np.quantile(raw, wrong))
+    return {"weights": [round(float(v), 5) for v in weights], "bias": round(bias, 5)}
+
+
 def report(seen: dict, ranker: extractive.SentenceRanker, calibration: dict) -> dict:
     """Per question language: accuracy, wrong abstentions, mean words, off- and near-topic abstention."""
     def abstains(v):
-        return v["best"] < calibration[v["relation"]]
+        return logit(v, calibration) < 0
 
     figures = {}
     for language in ("en", "ro"):
-        mine = {kind: [v for v in seen[kind] if v["lang"] == language]
-                for kind in ("answerable", "near-topic", "off-topic")}
+        mine = {kind: [v for v in seen[kind] if v["lang"] == language] for kind in ("answerable", *NEGATIVES)}
         answered = [v for v in mine["answerable"] if not abstains(v)]
         one = dict(ranker.__dict__, second_margin=0.0)
         figures[language] = {
@@ -126,6 +169,8 @@ def report(seen: dict, ranker: extractive.SentenceRanker, calibration: dict) -> 
             "answer_words": round(mean_words(answered, ranker), 1),
             "off_topic_abstention": round(float(np.mean([abstains(v) for v in mine["off-topic"]])), 3),
             "near_topic_abstention": round(float(np.mean([abstains(v) for v in mine["near-topic"]])), 3),
+            "unanswerable_abstention": round(float(np.mean([abstains(v) for v in mine["unanswerable"]])), 3)
+            if mine["unanswerable"] else None,
         }
     return figures
 
@@ -133,10 +178,14 @@ def report(seen: dict, ranker: extractive.SentenceRanker, calibration: dict) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--squad", type=Path, default=xquad_unanswerable.DEFAULT_SQUAD, help="SQuAD 2.0 dev")
     parser.add_argument("--embeddings", default=Settings.embeddings)
     parser.add_argument("--words", type=float, default=42.0, help="mean answer words to stay under")
     parser.add_argument("--wrong", type=float, default=0.045, help="share of answerable questions let abstain")
     parser.add_argument("--out", type=Path, default=extractive.RANKER_FILE)
+    parser.add_argument("--every", type=int, default=1, help="ask every Nth question of each kind (faster)")
+    parser.add_argument("--fit-only", action="store_true",
+                        help="ask only the fitting half; report on it too (the held-out half is left to eval)")
     parser.add_argument("--views", type=Path, help="keep what the answerer saw in this file, and reuse it "
                                                    "when it exists (to refit without asking again)")
     args = parser.parse_args()
@@ -146,44 +195,62 @@ def main() -> None:
     else:
         work = Path(tempfile.mkdtemp(prefix="train-ranker-"))
         try:
-            seen = collect(args.source, work, args.embeddings)
+            seen = collect(args.source, args.squad, work, args.embeddings, args.every,
+                           ("fit",) if args.fit_only else tuple(HALVES))
         finally:
             shutil.rmtree(work)
         if args.views:
             args.views.write_bytes(pickle.dumps(seen))
-    fit = seen["fit"]
-    mean, scale, weights = fit_ranker(fit["answerable"])
-    margin = 0.0
-    for candidate in np.arange(0.0, 3.01, 0.05):
-        ranker = extractive.SentenceRanker(mean, scale, weights, float(candidate), {})
-        if mean_words(fit["answerable"], ranker) > args.words:
-            break
-        margin = round(float(candidate), 2)
-    ranker = extractive.SentenceRanker(mean, scale, weights, margin, {})
-
-    calibration = {}
-    for relation in ("same", "cross"):
-        best = [v["best"] for v in fit["answerable"] if v["relation"] == relation]
-        calibration[relation] = round(float(np.quantile(best, args.wrong)), 4)
-    # confidence = sigmoid(slope * (evidence - threshold)): the slope of a logistic fit, answerable vs off-topic
-    margins = np.array([v["best"] - calibration[v["relation"]] for v in fit["answerable"] + fit["off-topic"]])
-    labels = np.array([1.0] * len(fit["answerable"]) + [0.0] * len(fit["off-topic"]))
-    slope = minimize(lambda k: np.sum(np.logaddexp(0, -k[0] * margins * (2 * labels - 1))), [10.0]).x[0]
-    calibration["slope"] = round(float(slope), 2)
-
-    previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
-    abstention = {**previous.get("abstention", {}), fit["model_id"]: calibration}
-    figures = {half: report(seen[half], ranker, calibration) for half in HALVES}
+    models, figures = {}, {}
+    for variant in ("reader", "no_reader"):
+        halves = seen if variant == "reader" else without_reader(seen)
+        fit = halves["fit"]
+        mean, scale, weights = fit_ranker(fit["answerable"])
+        margin = 0.0
+        for candidate in np.arange(0.0, 3.01, 0.05):
+            ranker = extractive.SentenceRanker(mean, scale, weights, float(candidate), {})
+            if mean_words(fit["answerable"], ranker) > args.words:
+                break
+            margin = round(float(candidate), 2)
+        ranker = extractive.SentenceRanker(mean, scale, weights, margin, {})
+        calibration = {relation: fit_abstention(fit, relation, args.wrong) for relation in ("same", "cross")}
+        models[variant] = {"mean": [round(float(x), 6) for x in mean], "scale": [round(float(x), 6) for x in scale],
+                           "weights": [round(float(x), 6) for x in weights], "second_margin": margin,
+                           "abstention": {seen["fit"]["model_id"]: calibration}}
+        figures[variant] = {half: report(halves[half], ranker, calibration) for half in HALVES if half in halves}
     args.out.write_text(json.dumps({
-        "fitted_on": "XQuAD articles 1-24, English and Romanian questions; reported on articles 25-48",
+        "fitted_on": "XQuAD articles 1-24, English and Romanian questions (every %d), and SQuAD 2.0's "
+                     "unanswerable questions on them" % args.every
+                     + ("" if args.fit_only else "; reported on articles 25-48"),
         "embeddings": args.embeddings,
-        "features": list(sentence_features.FEATURES),
-        "mean": [round(float(x), 6) for x in mean], "scale": [round(float(x), 6) for x in scale],
-        "weights": [round(float(x), 6) for x in weights],
-        "second_margin": margin, "abstention": abstention, "figures": figures,
+        "features": list(sentence_features.FEATURES), "evidence": list(extractive.EVIDENCE),
+        "models": models, "figures": figures,
     }, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({"second_margin": margin, "calibration": calibration, "figures": figures}, indent=1))
+    print(json.dumps(figures, indent=1))
     print(f"Wrote {args.out}")
+
+
+def without_reader(seen: dict) -> dict:
+    """The same views as the answerer sees them with the reader off: its features as for a sentence unread."""
+    columns = [sentence_features.FEATURES.index(f) for f in ("reader_read", "reader_margin", "reader_gap",
+                                                             "reader_best")]
+    unread = np.array([0.0, sentence_features.READER_FLOOR, 0.0, 0.0])
+    margin_input = extractive.EVIDENCE.index("reader_margin")
+    out = {}
+    for half, kinds in seen.items():
+        out[half] = {}
+        for kind, views in kinds.items():
+            if kind == "model_id":
+                out[half][kind] = views
+                continue
+            changed = []
+            for view in views:
+                rows, inputs = view["rows"].copy(), view["inputs"].copy()
+                rows[:, columns] = unread
+                inputs[margin_input] = sentence_features.READER_FLOOR
+                changed.append({**view, "rows": rows, "inputs": inputs})
+            out[half][kind] = changed
+    return out
 
 
 if __name__ == "__main__":

@@ -17,10 +17,14 @@ def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
     assert done.returncode == 0, done.stderr
     first, second = [json.loads(line) for line in done.stdout.splitlines()]
     assert first["answer"] == f"{SENTENCE_2004} [1]" and first["abstained"] is False
-    assert set(first["citations"][0]) == {"n", "source", "page", "text", "start", "end", "score"}
-    assert first["citations"][0]["source"] == SEED.name and first["citations"][0]["page"] is None
+    cited = first["citations"][0]
+    assert set(cited) == {"n", "source", "page", "pages", "text", "start", "end", "score"}
+    assert cited["source"] == SEED.name and cited["page"] is None and cited["pages"] is None
+    span = first["span"]  # the exact answer, by its offsets in the cited passage
+    assert span["n"] == 1 and cited["text"][span["start"]:span["end"]] == span["text"]
+    assert span["text"] in SENTENCE_2004 and "Slovenia" in span["text"]
     assert 0 <= second.pop("confidence") < 0.5 < first["confidence"] <= 1
-    assert second == {"question": "Who won the 2018 World Cup?", "abstained": True, "citations": [],
+    assert second == {"question": "Who won the 2018 World Cup?", "abstained": True, "citations": [], "span": None,
                       "answer": "The documents do not contain the answer to this question."}
 
 

@@ -1,5 +1,6 @@
 """Metric code against hand-computed values, question-file errors, and the eval command end to end."""
 import json
+import os
 import subprocess
 import sys
 
@@ -9,26 +10,26 @@ from app.answers import Answer, Citation, Passage
 from app.cli import main, parse_limits
 from app.errors import AppError
 from app.evaluation import (EvalFileError, EvalQuestion, QuestionResult, answer_words, breakdown, load_questions,
-                            question_type, score, split, summarize)
+                            exact_match, f1, question_type, score, split, summarize)
 from app.report import write_html
 from index.chunking import Chunk
 from tests.conftest import ROOT, SENTENCE_2004
 
 
 def result(rank=None, cited=0, relevant=0, correct=None, abstained=False, expect_abstain=False,
-           latency=10.0, checks=True, answer="a") -> QuestionResult:
+           latency=10.0, checks=True, answer="a", em=None, f1=None) -> QuestionResult:
     return QuestionResult("q", "?", answer, abstained, expect_abstain, checks, rank, cited, relevant, correct,
-                          latency)
+                          latency, span_em=em, span_f1=f1)
 
 
 def test_summary_metrics_match_hand_computed_values():
     results = [
-        result(rank=1, cited=1, relevant=1, correct=True, latency=10, answer="Letonia [1]"),
+        result(rank=1, cited=1, relevant=1, correct=True, latency=10, answer="Letonia [1]", em=1.0, f1=1.0),
         result(rank=3, cited=2, relevant=1, correct=False, latency=20,
-               answer="Albania și Croația au aderat [1][2]."),
-        result(rank=None, cited=1, relevant=0, correct=False, latency=30, answer="În 2004 [1, 2]"),
+               answer="Albania și Croația au aderat [1][2].", em=0.0, f1=0.5),
+        result(rank=None, cited=1, relevant=0, correct=False, latency=30, answer="În 2004 [1, 2]", em=0.0, f1=0.0),
         result(rank=2, abstained=True, correct=False, latency=40,  # answerable, but abstained
-               answer="The documents do not say."),
+               answer="The documents do not say.", em=0.0, f1=0.0),
         result(abstained=True, expect_abstain=True, checks=False, latency=50, answer="Not found."),
         result(abstained=False, expect_abstain=True, checks=False, latency=60, answer="a b"),
     ]
@@ -36,6 +37,7 @@ def test_summary_metrics_match_hand_computed_values():
         "questions": 6,
         "answer_accuracy": 0.25,  # 1 of the 4 with answer_contains
         "answer_accuracy_given_hit": round(1 / 3, 4),  # of the 3 whose passage was retrieved
+        "span_em": 0.25, "span_f1": 0.375,  # the exact answers of the 4 answerable ones: (1 + 0.5) / 4
         "hit@1": 0.25, "hit@3": 0.75, "hit@5": 0.75,  # ranks 1, 3, none, 2
         "mrr": round((1 + 1 / 3 + 0 + 1 / 2) / 4, 4),  # 0.4583
         "citation_precision": 0.5,  # 2 relevant of 4 cited
@@ -51,6 +53,12 @@ def test_metrics_with_nothing_to_measure_are_none():
     assert summary["hit@1"] is None and summary["abstain_precision"] is None
     assert summary["abstain_recall"] == 0.0
     assert summarize([result(abstained=True, answer="Not found.")])["answer_words"] is None
+
+
+def test_exact_answers_are_scored_as_squad_scores_them():
+    assert exact_match("the Slovenia.", "Slovenia") == 1.0 and exact_match("Şapte", "sapte") == 1.0
+    assert f1("Letonia și Lituania", "Lituania") == 0.5  # precision 1/3, recall 1
+    assert f1("în 2004", "1999") == 0.0 and f1("", "1999") == 0.0
 
 
 @pytest.mark.parametrize("text, words", [
@@ -149,6 +157,23 @@ def test_xquad_becomes_a_documents_folder_and_a_question_file(tmp_path):
     assert questions[0].passage_contains == ("308",) and "308" in paragraphs[0]
     assert all(any(q.passage_contains[0] in p for p in paragraphs) for q in questions)
     assert {(q.lang, q.article) for q in questions} == {("en", "01_Super_Bowl_50")}
+
+
+def test_xquad_articles_picks_a_range_of_articles(tmp_path, capsys):
+    from app.xquad import DEFAULT_SOURCE
+
+    source = ROOT / DEFAULT_SOURCE
+    if not source.is_dir():
+        pytest.skip(f"XQuAD is not at {source}")
+    assert main(["xquad", "--articles", "25-26", "--source", str(source), "--out", str(tmp_path)]) == 0
+    assert "(2 articles)" in capsys.readouterr().out
+    assert sorted(p.stem for p in (tmp_path / "docs").iterdir()) == sorted(
+        {q.article for q in load_questions(tmp_path / "questions.yaml")})
+    assert all(p.stem.startswith(("25_", "26_")) for p in (tmp_path / "docs").iterdir())
+    for bad in ("30-25", "0-3", "x"):
+        with pytest.raises(SystemExit):
+            main(["xquad", "--articles", bad, "--source", str(source), "--out", str(tmp_path / "bad")])
+        assert "articles" in capsys.readouterr().err
 
 
 def test_xquad_in_romanian_asks_the_romanian_questions(tmp_path, capsys):
@@ -276,7 +301,7 @@ def test_html_report_has_histograms_breakdowns_lost_questions_and_dashes(tmp_pat
     # the Romanian ones: one answered without the expected year, one abstained on
     assert "2 of 3 answerable questions" in lost and "joined-2004" not in lost and "off-topic" not in lost
     assert "<td>Când a aderat România la NATO?</td>" in lost and "<td>2004</td>" in lost
-    assert "<td>(abstained) Nu am găsit răspunsul.</td><td>șapte / 7</td>" in lost
+    assert "<td>(abstained) Nu am găsit răspunsul.</td><td>–</td><td>șapte / 7</td>" in lost
 
 
 def test_eval_command_asks_one_split_reports_breakdowns_and_gates_on_answer_words(docs, tmp_path, capsys):
@@ -308,3 +333,29 @@ def test_eval_command_asks_one_split_reports_breakdowns_and_gates_on_answer_word
     assert parse_limits(["answer_words=45"], "--max") == {"answer_words": 45.0}
     assert main([*command, "--max", f"answer_words={words - 1:g}"]) == 1
     assert f"answer_words = {words} is above" in capsys.readouterr().err
+
+
+def test_eval_reads_a_squad_file_and_makes_its_paragraphs_the_corpus(tmp_path):
+    """SQuAD v2.0's shape: aliases for the answer, and a question the paragraphs cannot answer."""
+    seed_paragraph = SENTENCE_2004 + " Albania şi Croaţia au urmat în 2009, Muntenegru în 2017."
+    squad = {"version": "v2.0", "data": [
+        {"title": "NATO enlargement", "paragraphs": [{"context": seed_paragraph, "qas": [
+            {"id": "q2004", "question": "Which countries joined NATO in 2004?", "is_impossible": False,
+             "answers": [{"text": "România, Bulgaria, Letonia, Lituania, Estonia, Slovacia şi Slovenia",
+                          "answer_start": 53}, {"text": "Slovacia şi Slovenia", "answer_start": 100}]},
+            {"id": "off", "question": "Who won the 2018 World Cup?", "is_impossible": True, "answers": []}]}]},
+        {"title": "Lakes", "paragraphs": [{"context": "Lake Merrow holds 41 million cubic metres of water.",
+                                            "qas": []}]}]}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    command = [sys.executable, "-m", "app", "eval", path, "--index-dir", tmp_path / "index",
+               "--json", tmp_path / "out.json"]
+    done = subprocess.run(list(map(str, command)), cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in (tmp_path / "eval/out/mine/docs").iterdir())
+    assert written == ["01_NATO_enlargement.txt", "02_Lakes.txt"]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert [(r["id"], r["expect_abstain"]) for r in out["results"]] == [("q2004", False), ("off", True)]
+    assert out["results"][0]["answer_correct"] and out["results"][1]["abstained"]
+    assert out["summary"]["span_f1"] > 0

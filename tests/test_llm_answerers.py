@@ -169,10 +169,11 @@ def test_cli_answers_with_each_backend(docs, tmp_path, backend_spec):
         timeout=300)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "confidence", "citations"}
+    assert set(answer) == {"question", "answer", "abstained", "confidence", "span", "citations"}
     assert answer["question"] == QUESTION
     if backend_spec.startswith(("openai:", "ollama:")):
         assert answer["answer"] == FAKE_ANSWER and answer["citations"][0]["source"] == SEED.name
+        assert answer["span"] is None  # an LLM's answer has no reader's span
     else:  # random weights: whatever it says, it is checked like any answer
         assert all(1 <= c["n"] <= 5 for c in answer["citations"])
 
@@ -182,7 +183,7 @@ def test_ui_endpoint_answers_with_each_backend(backend_spec, server):
     url, log = server
     client = Client(url, verbose=False)
     result = client.predict(QUESTION, backend_spec, api_name="/ask_llm")
-    assert set(result) == {"question", "answer", "abstained", "confidence", "citations"}
+    assert set(result) == {"question", "answer", "abstained", "confidence", "span", "citations"}
     assert result["question"] == QUESTION
     if backend_spec.startswith(("openai:", "ollama:")):
         assert result["answer"] == FAKE_ANSWER and result["citations"][0]["n"] == 1

@@ -1,4 +1,6 @@
-from index.text import content_words, fold, sentence_spans
+import re
+
+from index.text import content_words, fold, is_heading, sentence_spans, without_prompt
 
 
 def test_fold_treats_cedilla_comma_below_and_plain_letters_alike():
@@ -14,3 +16,21 @@ def test_sentence_spans_point_at_each_sentence():
     text = "Albania a aderat în 2009.  Muntenegru în 2017! Apoi? "
     assert [text[s:e] for s, e in sentence_spans(text)] == [
         "Albania a aderat în 2009.", "Muntenegru în 2017!", "Apoi?"]
+
+
+def test_numbered_headings_are_headings_even_when_the_splitter_cuts_their_number_off():
+    text = ("Intro text here.\n4.5. pass Statements\nThe pass statement does nothing.\n2.1 Results\n"
+            "IV. Conclusions\n1. Install the package with pip before you start.\n")
+    pieces = {text[s:e]: is_heading(text, s, e) for s, e in sentence_spans(text)}
+    assert {piece for piece, heading in pieces.items() if heading} == {
+        "4.5.", "pass Statements", "2.1 Results", "IV.", "Conclusions"}
+    assert not pieces["The pass statement does nothing."]
+    assert not pieces["1. Install the package with pip before you start."]  # a numbered sentence stays one
+
+
+def test_prompt_marks_are_left_off_the_start_of_a_sentence():
+    text = ">>> print('hi')\n... x = 1\n$ pip install pypdf\nIn [3]: a.sum()\n> a quoted line"
+    starts = [m.start() for m in re.finditer(r"^", text, re.MULTILINE)]
+    ends = [text.find("\n", s) if "\n" in text[s:] else len(text) for s in starts]
+    assert [text[slice(*without_prompt(text, s, e))] for s, e in zip(starts, ends)] == [
+        "print('hi')", "x = 1", "pip install pypdf", "a.sum()", "a quoted line"]

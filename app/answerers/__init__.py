@@ -39,17 +39,18 @@ class Answerer(ABC):
 
 
 def get(name: str, embedder: Embedder, timeout: float = llm.DEFAULT_TIMEOUT,
-        min_confidence: float | None = None, fallback: Answerer | None = None) -> Answerer:
+        min_confidence: float | None = None, fallback: Answerer | None = None, reader: bool = True) -> Answerer:
     """`extractive`, or an LLM by one of app.llm.FORMS, which falls back to extractive when it fails.
 
     min_confidence: below it the extractive answerer says the documents do not answer (None: calibrated).
+    reader: whether the extractive answerer runs the span reader (the exact answer, and its abstention).
     fallback: the extractive answerer to use, when one exists already (its sentence vectors are
     remembered once); else one is made.
     """
     from app.answerers.extractive import DEFAULT_MIN_CONFIDENCE, ExtractiveAnswerer
 
     extractive = fallback if fallback is not None else ExtractiveAnswerer(
-        embedder, DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
+        embedder, DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence, use_reader=reader)
     if name == "extractive":
         return extractive
     from app.answerers.generative import GenerativeAnswerer

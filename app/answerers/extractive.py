@@ -1,21 +1,38 @@
-"""Answers with the sentences of the retrieved passages that a small learned ranker picks; no LLM."""
+"""Answers with the sentences of the retrieved passages that a small learned ranker picks, the span reader's answer
+in bold within them; no LLM."""
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from app.answerers import NOT_IN_DOCUMENTS, Answerer, sentence_features
-from app.answers import Answer, Citation, Passage
+from app.answerers.reader import Reader
+from app.answers import Answer, AnswerSpan, Citation, Passage
 from index.embeddings import Embedder
 from index.language import detect, may_be
-from index.text import is_heading, sentence_spans
+from index.text import is_heading, sentence_spans, without_prompt
 
 # Made by scripts/train_answer_ranker.py, which also says on which articles it was fitted and tested.
 RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
 DEFAULT_MIN_CONFIDENCE = 0.5  # the calibrated point: below it, "not in the documents"
-MISSING_TERMS_PENALTY = 0.02  # evidence taken off, times the share of the question's names and numbers unfound
+READ_SENTENCES = 4  # the reader reads the sentences nearest the question, each with its neighbours
+# What the abstention model weighs: the best sentence's evidence, how far the reader's best span beats "no
+# answer", and the share of the question's names and numbers that no passage holds.
+EVIDENCE = ("sentence_evidence", "reader_margin", "missing_terms")
+_reader: Reader | None = None
+_reader_lock = threading.Lock()
+
+
+def shared_reader() -> Reader:
+    """The span reader, loaded once per process."""
+    global _reader
+    with _reader_lock:
+        if _reader is None:
+            _reader = Reader()
+        return _reader
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,8 @@ class Candidate:
     similarity: float  # question vs sentence, cosine
     score: float  # evidence that the documents answer at all: similarity, passage score, shared words
     rank_score: float  # the ranker's: how likely this sentence is the one that answers
+    span: tuple[int, int] | None = None  # the reader's best span inside the sentence, offsets in the passage
+    margin: float = float("nan")  # how far that span beats "no answer" (NaN: the reader did not read it)
 
 
 @dataclass(frozen=True)
@@ -36,15 +55,17 @@ class SentenceRanker:
     scale: np.ndarray
     weights: np.ndarray
     second_margin: float  # a second sentence joins the answer when it ranks this close to the first
-    abstention: dict  # model id → {"same": threshold, "cross": threshold, "slope": confidence slope}
+    abstention: dict  # model id → {"same"/"cross": {"weights": [one per EVIDENCE], "bias": b}}
 
     @classmethod
-    def load(cls, path: Path = RANKER_FILE) -> "SentenceRanker":
+    def load(cls, path: Path = RANKER_FILE, reader: bool = True) -> "SentenceRanker":
+        """The ranker fitted with the span reader's features, or (reader=False) the one fitted without them."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data["features"]) != sentence_features.FEATURES:
+        if tuple(data["features"]) != sentence_features.FEATURES or tuple(data["evidence"]) != EVIDENCE:
             raise ValueError(f"{path} was fitted on other features; run scripts/train_answer_ranker.py")
-        return cls(np.array(data["mean"]), np.array(data["scale"]), np.array(data["weights"]),
-                   data["second_margin"], data["abstention"])
+        model = data["models"]["reader" if reader else "no_reader"]
+        return cls(np.array(model["mean"]), np.array(model["scale"]), np.array(model["weights"]),
+                   model["second_margin"], model["abstention"])
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return ((rows - self.mean) / self.scale) @ self.weights
@@ -64,14 +85,18 @@ class ExtractiveAnswerer(Answerer):
     OVERLAP_WEIGHT = 0.05  # and shared names and numbers count a little
 
     def __init__(self, embedder: Embedder, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                 ranker: SentenceRanker | None = None, cache_size: int = 4096):
+                 ranker: SentenceRanker | None = None, cache_size: int = 4096, reader: Reader | None = None,
+                 use_reader: bool = True):
         self.embedder = embedder
-        self.ranker = ranker or SentenceRanker.load()
+        self.ranker = ranker or SentenceRanker.load(reader=use_reader)
+        # without the reader: no exact answer, and a ranker and abstention fitted without its findings
+        self.reader = (reader or shared_reader()) if use_reader else None
         self.min_confidence = min_confidence
         # Evidence scores are on each model's own scale, and run higher when the question is in the
-        # documents' language: thresholds per model and per language relation, else the model's own one.
-        fallback = {"same": embedder.answer_threshold, "cross": embedder.answer_threshold, "slope": 100.0}
-        self.calibration = self.ranker.abstention.get(embedder.model_id, fallback)
+        # documents' language: a model per embedding model and language relation. A model the file does not
+        # calibrate gets a steep line through its own threshold on the sentence evidence.
+        fallback = {"weights": [100.0, 0.0, -2.0], "bias": -100.0 * embedder.answer_threshold}
+        self.calibration = self.ranker.abstention.get(embedder.model_id, {"same": fallback, "cross": fallback})
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
 
@@ -88,43 +113,81 @@ class ExtractiveAnswerer(Answerer):
         """Every sentence of the passages, headings left out, best first by the ranker; and their features."""
         spans, found = [], []
         for i, p in enumerate(passages):
-            kept = [(s, e) for s, e in sentence_spans(p.chunk.text) if not is_heading(p.chunk.text, s, e)]
+            text = p.chunk.text
+            kept = [without_prompt(text, s, e) for s, e in sentence_spans(text) if not is_heading(text, s, e)]
+            kept = [(s, e) for s, e in kept if e > s]
             spans += [(i, s, e) for s, e in kept]
             found += [(i, n, p.chunk.text[s:e]) for n, (s, e) in enumerate(kept)]
         if not spans:
             return [], np.zeros((0, len(sentence_features.FEATURES)), np.float32)
         similarity = self._vectors([text for *_, text in found]) @ self.embedder.query_vector(question)
-        rows = sentence_features.features(question, found, similarity, [p.score for p in passages])
+        margins, read_spans = self._read(question, passages, spans, similarity)
+        rows = sentence_features.features(question, found, similarity, [p.score for p in passages], margins)
         ranked = self.ranker.scores(rows)
         overlap = rows[:, sentence_features.FEATURES.index("word_overlap")]
         out = []
-        for (i, s, e), sim, shared, rank_score in zip(spans, similarity, overlap, ranked):
+        for (i, s, e), sim, shared, rank_score, margin, span in zip(spans, similarity, overlap, ranked, margins,
+                                                                    read_spans):
             score = (1 - self.PASSAGE_WEIGHT) * float(sim) + self.PASSAGE_WEIGHT * passages[i].score \
                 + self.OVERLAP_WEIGHT * float(shared)
-            out.append(Candidate(i, s, e, float(sim), score, float(rank_score)))
+            out.append(Candidate(i, s, e, float(sim), score, float(rank_score), span, float(margin)))
         order = sorted(range(len(out)), key=lambda j: -out[j].rank_score)
         return [out[j] for j in order], rows[order]
 
-    @staticmethod
-    def evidence(question: str, passages: list[Passage], candidates: list[Candidate]) -> tuple[float, str]:
-        """The best evidence score, and whether the question is in the language of the passage that gave it.
+    def _read(self, question: str, passages: list[Passage], spans: list[tuple[int, int, int]],
+              similarity: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+        """The reader's margin (NaN where it did not read) and best span for each sentence.
 
-        In the documents' own language a name or number of the question that no passage holds is telling
-        (across languages names are spelt differently): it lowers the evidence.
+        It reads the READ_SENTENCES sentences nearest the question, each between its neighbours in its
+        passage, neighbouring pieces of a passage joined: a bounded cost however long the passages.
         """
+        if self.reader is None:
+            return np.full(len(spans), np.nan), [None] * len(spans)
+        nearest = np.argsort(-similarity, kind="stable")[:READ_SENTENCES]
+        pieces: dict[int, list[list[int]]] = {}
+        for k in sorted(nearest, key=lambda k: spans[k][1:]):
+            i = spans[k][0]
+            before = spans[k - 1][1] if k > 0 and spans[k - 1][0] == i else spans[k][1]
+            after = spans[k + 1][2] if k + 1 < len(spans) and spans[k + 1][0] == i else spans[k][2]
+            ranges = pieces.setdefault(i, [])
+            if ranges and before <= ranges[-1][1]:
+                ranges[-1][1] = max(ranges[-1][1], after)
+            else:
+                ranges.append([before, after])
+        texts, members, offsets = [], [], []
+        for i, ranges in pieces.items():
+            for start, end in ranges:
+                texts.append(passages[i].chunk.text[start:end])
+                offsets.append(start)
+                members.append([k for k, (p, s, e) in enumerate(spans) if p == i and start <= s and e <= end])
+        found = self.reader.read(question, texts, [[(spans[k][1] - o, spans[k][2] - o) for k in ks]
+                                                   for ks, o in zip(members, offsets)])
+        margins, best = np.full(len(spans), np.nan), [None] * len(spans)
+        for ks, o, per_sentence in zip(members, offsets, found):
+            for k, span in zip(ks, per_sentence):
+                if span is not None:
+                    margins[k], best[k] = span.margin, (span.start + o, span.end + o)
+        return margins, best
+
+    @staticmethod
+    def evidence(question: str, passages: list[Passage], candidates: list[Candidate]) -> tuple[np.ndarray, str]:
+        """What the abstention model weighs (EVIDENCE), and whether the question is in the language of the
+        passage whose sentence holds the best evidence ("same") or not ("cross")."""
         best = max(candidates, key=lambda c: c.score)
-        if not may_be(question, detect(passages[best.passage].chunk.text)):
-            return best.score, "cross"
+        margins = [c.margin for c in candidates if not math.isnan(c.margin)]
+        margin = float(np.clip(max(margins), sentence_features.READER_FLOOR, -sentence_features.READER_FLOOR)) \
+            if margins else sentence_features.READER_FLOOR
         missing = sentence_features.missing_terms(question, [p.chunk.text for p in passages])
-        return best.score - MISSING_TERMS_PENALTY * missing, "same"
+        relation = "same" if may_be(question, detect(passages[best.passage].chunk.text)) else "cross"
+        return np.array([best.score, margin, missing]), relation
 
     def confidence(self, question: str, passages: list[Passage], candidates: list[Candidate]) -> float:
-        """How surely the documents answer, 0–1: the evidence against its calibrated threshold (0.5 there)."""
+        """How surely the documents answer, 0–1: the fitted abstention model, 0.5 at its calibrated point."""
         if not candidates:
             return 0.0
-        best, relation = self.evidence(question, passages, candidates)
-        margin = best - self.calibration[relation]
-        return 1 / (1 + math.exp(-self.calibration["slope"] * margin))
+        inputs, relation = self.evidence(question, passages, candidates)
+        model = self.calibration[relation]
+        return 1 / (1 + math.exp(-float(np.dot(model["weights"], inputs) + model["bias"])))
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         candidates, _ = self.candidates(question, passages)
@@ -135,7 +198,18 @@ class ExtractiveAnswerer(Answerer):
         citations = _cite(chosen, passages)
         text = " ".join(f"{quote} [{citation.n}]" for citation in citations for quote in citation.quotes)
         return Answer(question, text, abstained=False, citations=citations, passages=passages,
-                      confidence=confidence)
+                      confidence=confidence, span=_span(chosen, citations, passages))
+
+
+def _span(chosen: list[Candidate], citations: list[Citation], passages: list[Passage]) -> AnswerSpan | None:
+    """The reader's best span among the quoted sentences, with the citation that quotes it."""
+    spanned = [c for c in chosen if c.span is not None]
+    if not spanned:
+        return None
+    best = max(spanned, key=lambda c: c.margin)
+    citation = next(c for c in citations if c.passage is passages[best.passage])
+    start, end = best.span
+    return AnswerSpan(citation.n, start, end, citation.passage.chunk.text[start:end])
 
 
 def _cite(chosen: list[Candidate], passages: list[Passage]) -> list[Citation]:

@@ -1,4 +1,5 @@
-"""What the sentence ranker knows of each candidate sentence: similarities, ranks, shared words, answer type."""
+"""What the sentence ranker knows of each candidate sentence: similarities, ranks, shared words, answer type, and
+what the span reader found in it."""
 import re
 
 import numpy as np
@@ -66,15 +67,18 @@ FEATURES = (
     "has_year", "has_number", "has_name",
     "when_year", "how_many_number", "who_name", "where_name",
     "length", "first_in_passage", "position",
+    "reader_read", "reader_margin", "reader_gap", "reader_best",
 )
+READER_FLOOR = -15.0  # the reader's margin given to sentences it did not read, and its lower bound
 
 
 def features(question: str, candidates: list[tuple[int, int, str]], similarities: np.ndarray,
-             passage_scores: list[float]) -> np.ndarray:
+             passage_scores: list[float], reader_margins: np.ndarray) -> np.ndarray:
     """One row per candidate sentence, in FEATURES order.
 
     candidates: (passage rank, sentence number in its passage, sentence text), for every sentence of the
-    retrieved passages; similarities: question vs each sentence; passage_scores: question vs each passage.
+    retrieved passages; similarities: question vs each sentence; passage_scores: question vs each passage;
+    reader_margins: how far the reader's best span in each sentence beats "no answer" (NaN: not read).
     """
     n = len(candidates)
     if not n:
@@ -98,6 +102,9 @@ def features(question: str, candidates: list[tuple[int, int, str]], similarities
     asked_numbers = set(re.findall(r"\d+", question))
     kind = question_type(question)
     top_passage = max(passage_scores) if passage_scores else 0.0
+    read = ~np.isnan(reader_margins)
+    margins = np.clip(np.where(read, reader_margins, READER_FLOOR), READER_FLOOR, -READER_FLOOR)
+    top_margin = margins.max()
     rows = np.zeros((n, len(FEATURES)), np.float32)
     for i, (p, number, text) in enumerate(candidates):
         words = content_words(text)
@@ -115,6 +122,7 @@ def features(question: str, candidates: list[tuple[int, int, str]], similarities
             float(kind == "when" and year), float(kind == "how many" and has_number),
             float(kind == "who" and name), float(kind == "where" and name),
             np.log1p(len(text.split())), float(number == 0), number / max(per_passage[p] - 1, 1),
+            float(read[i]), margins[i], top_margin - margins[i], float(read[i] and margins[i] == top_margin),
         )
     return rows
 

