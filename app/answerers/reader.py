@@ -104,6 +104,8 @@ class Reader:
         folder = e5_convert.prepared("q4")
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
+        self._questions = Tokenizer.from_str(self._tokenizer.to_str())  # measures questions: no truncation
+        self._questions.no_truncation()
         self._tokenizer.enable_truncation(self.max_tokens, stride=self.max_tokens // 2, strategy="only_second")
         self._pad = self._tokenizer.token_to_id("<pad>")
         options = ort.SessionOptions()
@@ -115,7 +117,7 @@ class Reader:
     def windows(self, question: str, texts: list[str]) -> list[tuple[int, object]]:
         """(text number, encoding) for each window of each text, the question first in every one."""
         question = unicodedata.normalize("NFC", question)
-        asked = self._tokenizer.encode(question, add_special_tokens=False)
+        asked = self._questions.encode(question, add_special_tokens=False)
         if len(asked.ids) > MAX_QUESTION_TOKENS:  # a long question keeps its start, and room for the text
             question = question[:asked.offsets[MAX_QUESTION_TOKENS - 1][1]]
         out = []
