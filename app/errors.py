@@ -1,25 +1,5 @@
-"""Errors meant for users: each says what went wrong and what to do about it."""
+"""Errors meant for users, for app/: the same classes index/ raises (they live in index/errors.py, below both)."""
+from index.errors import (AppError, DocumentError, MissingDependencyError, QuestionError, StoreError,
+                          UnknownModelError)
 
-
-class AppError(Exception):
-    """An error the CLI and the UI show as a message, never as a traceback."""
-
-
-class QuestionError(AppError):
-    """The question cannot be asked as it is (empty, too long)."""
-
-
-class DocumentError(AppError):
-    """A document cannot be read; nothing was indexed."""
-
-
-class UnknownModelError(AppError):
-    """A model name matches no registered backend."""
-
-
-class MissingDependencyError(AppError):
-    """An optional backend needs a package that is not installed."""
-
-
-class StoreError(AppError):
-    """The index store cannot be opened, read or written."""
+__all__ = ["AppError", "DocumentError", "MissingDependencyError", "QuestionError", "StoreError", "UnknownModelError"]

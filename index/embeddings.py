@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from app.errors import MissingDependencyError, UnknownModelError
+from index.errors import MissingDependencyError, UnknownModelError
 
 DEFAULT = "e5-small"
 BATCH_SIZE = 16

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 from index.chunking import Chunker
 from index.embeddings import BATCH_SIZE, Embedder
 from index.formats import SUPPORTED_SUFFIXES

@@ -4,7 +4,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 from index import formats
 
 SUPPORTED_SUFFIXES = formats.SUPPORTED_SUFFIXES

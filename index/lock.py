@@ -9,7 +9,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from app.errors import StoreError
+from index.errors import StoreError
 
 
 class WriteLock:

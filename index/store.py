@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.config import Settings
 
-from app.errors import StoreError
+from index.errors import StoreError
 from index.chunking import Chunk
 from index.loading import Document
 

@@ -57,20 +57,22 @@ def _e5_names(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], tupl
     return replaced, (state["qa_outputs.weight"].astype(np.float32), state["qa_outputs.bias"].astype(np.float32))
 
 
-def build(weights: Path = WEIGHTS_FILE) -> Path:
-    """The reader's ONNX graph in the model cache, built once per weights file (atomically)."""
+def build(weights: Path, e5_folder: Path) -> Path:
+    """The reader's ONNX graph in the model cache, built once per weights file and e5 conversion (atomically).
+
+    e5_folder is the converted e5-small (e5_convert.prepared); its name holds the bundled file's digest.
+    """
     from safetensors.numpy import load_file
 
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-    source = e5_convert.source_file()
-    target = e5_convert.cache_dir() / f"reader-{digest}-e5-{e5_convert._sha256(source)[:12]}-v{GRAPH_VERSION}.onnx"
+    target = e5_folder.parent / f"reader-{digest}-{e5_folder.name}-v{GRAPH_VERSION}.onnx"
     if target.is_file():
         return target
     import onnx
 
     replaced, head = _e5_names(load_file(str(weights)))
     # fitted layers in float32: as int8 their logits moved by a fifth of their range
-    model = e5_convert.build_onnx(e5_convert.read_e5(source), "q4", replaced, head, "float32")
+    model = e5_convert.build_onnx(e5_convert.read_e5(e5_convert.source_file()), "q4", replaced, head, "float32")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}-", delete=False) as tmp:
         onnx.save(model, tmp.name)
@@ -112,7 +114,7 @@ class Reader:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(build(weights)), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(build(weights, folder)), options, providers=["CPUExecutionProvider"])
 
     def windows(self, question: str, texts: list[str]) -> list[tuple[int, object]]:
         """(text number, encoding) for each window of each text, the question first in every one."""

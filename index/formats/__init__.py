@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 
 # suffix → module in this package whose extract(name, data) reads it
 _FORMATS = {".pdf": "pdf", ".docx": "word", ".html": "web", ".htm": "web", ".md": "plain", ".txt": "plain"}

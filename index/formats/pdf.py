@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 from index.formats import Extracted, clean
 
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")

@@ -1,7 +1,7 @@
 """Plain text and Markdown: UTF-8 (a byte-order mark is fine), kept as written."""
 from pathlib import PurePath
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 from index.formats import Extracted, clean
 
 

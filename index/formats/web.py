@@ -5,7 +5,7 @@ import lxml.etree
 import lxml.html
 import trafilatura
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 from index.formats import Extracted, join_blocks
 from index.formats.plain import decode
 

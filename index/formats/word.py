@@ -5,7 +5,7 @@ import zipfile
 import docx
 from docx.table import Table
 
-from app.errors import DocumentError
+from index.errors import DocumentError
 from index.formats import Extracted, join_blocks
 
 # A .docx is a zip archive: refuse one that would unpack to more than this, or that packs a large member
