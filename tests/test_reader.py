@@ -26,8 +26,8 @@ def test_the_reader_graph_computes_what_the_fitted_model_does():
     assert set(fitted) == reader.trained_names(model.config.num_hidden_layers, meta["frozen_layers"])
 
     read = shared_reader()
-    [(_, encoding)] = read.windows("Which countries joined NATO in 2004?", [SENTENCE_2004])
-    ids = np.array([encoding.ids])
+    [window] = read.windows("Which countries joined NATO in 2004?", [SENTENCE_2004])
+    ids = np.array([window.ids])
     ours = read._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
     with torch.no_grad():
         out = model(input_ids=torch.tensor(ids))

@@ -94,6 +94,16 @@ class Span:
         return self.score - self.null
 
 
+@dataclass(frozen=True)
+class Window:
+    """One run of the reader: <s> question </s></s> piece </s>, the pair layout it was fitted on."""
+
+    text: int  # which of the texts read
+    ids: list[int]
+    first: int  # position in ids of the piece's first token
+    offsets: list[tuple[int, int]]  # character offsets in the text of the piece's tokens
+
+
 class Reader:
     """Finds the answer span of a question in texts; safe to call from several threads at once."""
 
@@ -106,25 +116,33 @@ class Reader:
         folder = e5_convert.prepared("q4")
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
-        self._questions = Tokenizer.from_str(self._tokenizer.to_str())  # measures questions: no truncation
-        self._questions.no_truncation()
-        self._tokenizer.enable_truncation(self.max_tokens, stride=self.max_tokens // 2, strategy="only_second")
+        self._tokenizer.no_truncation()  # windows are cut here, so the question and the text are measured apart
+        self._bos, self._eos = self._tokenizer.token_to_id("<s>"), self._tokenizer.token_to_id("</s>")
         self._pad = self._tokenizer.token_to_id("<pad>")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(build(weights, folder)), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(build(weights, folder)), options,
+                                             providers=["CPUExecutionProvider"])
 
-    def windows(self, question: str, texts: list[str]) -> list[tuple[int, object]]:
-        """(text number, encoding) for each window of each text, the question first in every one."""
-        question = unicodedata.normalize("NFC", question)
-        asked = self._questions.encode(question, add_special_tokens=False)
-        if len(asked.ids) > MAX_QUESTION_TOKENS:  # a long question keeps its start, and room for the text
-            question = question[:asked.offsets[MAX_QUESTION_TOKENS - 1][1]]
+    def windows(self, question: str, texts: list[str]) -> list[Window]:
+        """Each text in windows of at most max_tokens with the question first; a long text's windows share
+        max_tokens / 2 tokens with the one before.
+
+        A long question keeps its first MAX_QUESTION_TOKENS tokens, so there is always room for the text.
+        """
+        asked = self._tokenizer.encode(unicodedata.normalize("NFC", question), add_special_tokens=False)
+        head = [self._bos, *asked.ids[:MAX_QUESTION_TOKENS], self._eos, self._eos]
+        room, stride = self.max_tokens - len(head) - 1, self.max_tokens // 2
         out = []
-        for n, encoding in enumerate(self._tokenizer.encode_batch([(question, t) for t in texts])):
-            out += [(n, e) for e in (encoding, *encoding.overflowing)]
+        for n, encoding in enumerate(self._tokenizer.encode_batch(texts, add_special_tokens=False)):
+            ids, offsets = encoding.ids, encoding.offsets
+            starts = [0]
+            while starts[-1] + room < len(ids):  # the next window repeats the last `stride` tokens
+                starts.append(starts[-1] + room - stride)
+            out += [Window(n, [*head, *ids[s:s + room], self._eos], len(head), offsets[s:s + room])
+                    for s in starts]
         return out
 
     def read(self, question: str, texts: list[str],
@@ -134,39 +152,39 @@ class Reader:
         found: list[list[Span | None]] = [[None] * len(spans) for spans in sentences]
         if not windows:
             return found
-        width = max(len(e.ids) for _, e in windows)
+        width = max(len(w.ids) for w in windows)
         ids = np.full((len(windows), width), self._pad, np.int64)
         mask = np.zeros((len(windows), width), np.int64)
-        for row, (_, e) in enumerate(windows):
-            ids[row, :len(e.ids)] = e.ids
-            mask[row, :len(e.ids)] = 1
+        for row, w in enumerate(windows):
+            ids[row, :len(w.ids)] = w.ids
+            mask[row, :len(w.ids)] = 1
         logits = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        for row, (n, e) in enumerate(windows):
+        for row, w in enumerate(windows):
             null = float(logits[row, 0, 0] + logits[row, 0, 1])
-            context = [k for k, s in enumerate(e.sequence_ids) if s == 1]
-            token_starts = np.array([e.offsets[k][0] for k in context])
-            for m, (start, end) in enumerate(sentences[n]):
-                inside = [context[k] for k in np.flatnonzero((token_starts >= start) & (token_starts < end))]
-                span = _best_span(texts[n], n, e, inside, logits[row, :, 0], logits[row, :, 1], null, end)
-                if span and (found[n][m] is None or span.margin > found[n][m].margin):
-                    found[n][m] = span
+            token_starts = np.array([o[0] for o in w.offsets])
+            for m, (start, end) in enumerate(sentences[w.text]):
+                inside = np.flatnonzero((token_starts >= start) & (token_starts < end))
+                span = _best_span(texts[w.text], w, inside, logits[row, :, 0], logits[row, :, 1], null, end)
+                if span and (found[w.text][m] is None or span.margin > found[w.text][m].margin):
+                    found[w.text][m] = span
         return found
 
 
-def _best_span(text: str, n: int, encoding, tokens: list[int], starts: np.ndarray, ends: np.ndarray,
+def _best_span(text: str, window: Window, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                null: float, limit: int) -> Span | None:
-    """The best-scoring span over consecutive tokens (at most MAX_ANSWER_TOKENS), ending by `limit`."""
-    if not tokens:
+    """The best-scoring span over consecutive tokens of the piece (given by their place in it, at most
+    MAX_ANSWER_TOKENS), ending by `limit`."""
+    if not len(tokens):
         return None
-    s, e = starts[tokens], ends[tokens]
+    s, e = starts[window.first + tokens], ends[window.first + tokens]
     i, j = np.indices((len(s), len(s)))
     table = np.where((j >= i) & (j - i < MAX_ANSWER_TOKENS), s[:, None] + e[None, :], -np.inf)
     first, last = divmod(int(np.argmax(table)), len(s))
-    start, end = encoding.offsets[tokens[first]][0], min(encoding.offsets[tokens[last]][1], limit)
+    start, end = window.offsets[tokens[first]][0], min(window.offsets[tokens[last]][1], limit)
     while start < end and text[start] in _EDGE:
         start += 1
     while end > start and text[end - 1] in _EDGE:
         end -= 1
     if end <= start:
         return None
-    return Span(n, start, end, float(table[first, last]), null)
+    return Span(window.text, start, end, float(table[first, last]), null)
