@@ -49,7 +49,9 @@ class Citation:
         chunk = self.passage.chunk
         pages = [chunk.page, chunk.last_page] if chunk.page else None
         return {"n": self.n, "source": chunk.source, "page": self.page, "pages": pages, "text": chunk.text,
-                "start": chunk.start, "end": chunk.end, "score": round(self.passage.score, 4)}
+                "start": chunk.start, "end": chunk.end, "score": round(self.passage.score, 4),
+                "quote": {"text": self.quote, "start": chunk.start + self.quote_start,
+                          "end": chunk.start + self.quote_end}}
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,12 @@ class Answer:
     note: str = ""  # how the answer was made, when that is worth telling (a fallback, say)
     confidence: float | None = None  # 0–1, how surely the documents answer; None when not measured
     span: AnswerSpan | None = None  # the exact answer inside the quote, when the reader found one
+    searched: list[str] | None = None  # the documents the question was limited to; None: all of them
+    indexing: list[dict] = field(default_factory=list)  # files still being indexed, so not yet searched
 
     def to_dict(self) -> dict:
         confidence = None if self.confidence is None else round(self.confidence, 3)
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
                 "confidence": confidence, "span": self.span.to_dict() if self.span else None,
-                "citations": [c.to_dict() for c in self.citations]}
+                "citations": [c.to_dict() for c in self.citations], "searched": self.searched,
+                "indexing": self.indexing}

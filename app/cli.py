@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="answer questions on the command line")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("--source", action="append", metavar="NAME", dest="sources",
+                     help="search only this document (as `documents` lists it); repeat for several")
 
     index = sub.add_parser("index", parents=[common], help="build or update the index")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
@@ -239,7 +241,7 @@ def cmd_ask(args) -> int:
     pipeline, failed = _open(args), 0
     for question in args.questions:
         try:
-            answer = pipeline.ask(question)
+            answer = pipeline.ask(question, sources=args.sources)
         except AppError as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)

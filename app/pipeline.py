@@ -13,11 +13,12 @@ from app.answers import Answer
 from app.config import Settings
 from app.errors import AppError, DocumentError, QuestionError, StoreError
 from app.retrieval import Retriever
+from app.sources import Sources
 from index import embeddings, formats, loading, uploads
 from index.chunking import Chunker, ChunkingParams
 from index.indexer import IndexReport, Progress, sync, write
 from index.lock import WriteLock
-from index.store import WRITTEN_MARK, ChunkStore, FileRecord, open_client
+from index.store import WRITTEN_MARK, ChunkStore, FileRecord, Indexing, open_client
 
 MAX_QUESTION_CHARS = 2000
 MAX_UPLOAD_FILES = 50  # files in one upload
@@ -43,6 +44,7 @@ class Pipeline:
         mark = None if settings.chroma_url else settings.index_dir / WRITTEN_MARK
         self._writing = WriteLock(_lock_path(settings, corpus), settings.lock_timeout, mark)
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
+        self.sources = Sources(settings.docs, self.store)
         self._answerers: dict[str, answerers.Answerer] = {}
         self.answerer = self.answerer_for(settings.answerer)
 
@@ -163,28 +165,57 @@ class Pipeline:
             )
         return question
 
-    def stream(self, question: str, history: list[tuple[str, str]] = (),
-               answerer: str | None = None) -> Iterator[str | Answer]:
+    def check_sources(self, sources: list[str] | None) -> list[str] | None:
+        """The documents a question is limited to (None: all of them), each checked to be indexed."""
+        names = sorted({name.strip() for name in sources or [] if name and name.strip()})
+        if not names:
+            return None
+        indexed = {record.source for record in self.documents()}
+        pending = {p.source: p for p in self.indexing()}
+        for name in names:
+            if name in pending:
+                raise DocumentError(f"{pending[name].text}; ask again when it is done.")
+            if name not in indexed:
+                raise DocumentError(f"No document named '{name}' is indexed; `python -m app documents` lists "
+                                    "them (the /documents endpoint over HTTP).")
+        return names
+
+    def indexing(self) -> list[Indexing]:
+        """The files being indexed right now, by this process or another, with how far along they are."""
+        if not self._writing.busy():
+            return []  # an incomplete record with no writer at work is an interrupted file, redone by `index`
+        return self.store.in_progress()
+
+    def stream(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None,
+               sources: list[str] | None = None) -> Iterator[str | Answer]:
         """The answer's text as it grows (LLM answerers), then the Answer.
 
-        history holds the earlier (question, answer) turns of the conversation, oldest first.
+        history holds the earlier (question, answer) turns of the conversation, oldest first; sources, when
+        given, are the only documents searched.
         """
         question = self.check_question(question)
         chosen = self.answerer_for(answerer)
+        sources = self.check_sources(sources)
         if self.store.count() == 0:
             raise StoreError(
                 f"Nothing is indexed for {self.settings.docs}: upload documents in the browser, or add "
                 f"files there ({', '.join(formats.SUPPORTED_SUFFIXES)}) and run `python -m app index`."
             )
         standalone = chosen.standalone(question, list(history))
-        for item in chosen.stream(standalone, self.retriever.search(standalone)):
-            if isinstance(item, Answer) and standalone != question:
-                note = f"Understood as: {standalone}" + (f" · {item.note}" if item.note else "")
-                item = replace(item, question=question, note=note)
+        passages = self.retriever.search(standalone, sources=sources)
+        pending = self.indexing()
+        for item in chosen.stream(standalone, passages):
+            if isinstance(item, Answer):
+                notes = [f"Understood as: {standalone}"] if standalone != question else []
+                notes += [item.note] if item.note else []
+                notes += [_pending_note(pending)] if pending else []
+                item = replace(item, question=question, note=" · ".join(notes), searched=sources,
+                               indexing=[p.to_dict() for p in pending])
             yield item
 
-    def ask(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None) -> Answer:
-        *_, answer = self.stream(question, history, answerer)
+    def ask(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None,
+            sources: list[str] | None = None) -> Answer:
+        *_, answer = self.stream(question, history, answerer, sources)
         return answer
 
     def health(self) -> dict:
@@ -198,6 +229,10 @@ class Pipeline:
         return (f"{len(files)} document(s) in {self.settings.docs}: {shown or 'none'} · "
                 f"{self.store.count()} passages · embeddings: {self.embedder.model_id}"
                 + (f" ({self.embedder.engine})" if self.embedder.engine != self.embedder.model_id else ""))
+
+
+def _pending_note(pending: list[Indexing]) -> str:
+    return "; ".join(p.text for p in pending) + "; ask again when it is done"
 
 
 def _lock_path(settings: Settings, corpus: str) -> Path:

@@ -46,6 +46,22 @@ class WriteLock:
                     self.mark.write_text(f"{os.getpid()}:{time.time_ns()}")
                 self._file.release()
 
+    def busy(self) -> bool:
+        """Whether a writer, in this process or another, holds the lock now."""
+        if not self._threads.acquire(blocking=False):
+            return True  # another thread of this process is writing
+        try:
+            try:
+                self._file.acquire(timeout=0)
+            except Timeout:
+                return True
+            except OSError:
+                return False
+            self._file.release()
+            return False
+        finally:
+            self._threads.release()
+
     def _who(self) -> str:
         try:
             return self._holder.read_text().strip() or "unknown"

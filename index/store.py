@@ -19,7 +19,8 @@ from index.errors import StoreError
 from index.chunking import Chunk
 from index.loading import Document
 
-FORMAT_VERSION = 2  # 2: passages record their page and file version, files their type, pages, time and origin
+FORMAT_VERSION = 3  # 2: passages record their page and file version, files their type, pages, time and origin;
+# 3: table rows name their columns (the text, and so the offsets, of Word and HTML tables changed)
 WRITTEN_MARK = "last-write"  # a local index's writers leave "PID:time" here when they finish
 MAX_BATCH = 5000  # Chroma takes at most 5461 records in one call
 LOW_DISK_BYTES = 4 * 2**20  # room a local index keeps free: Chroma cannot even be read once its disk is full
@@ -42,6 +43,26 @@ class FileRecord:
         """What a documents list shows of it."""
         return {"source": self.source, "type": self.kind, "pages": self.pages or None,
                 "passages": self.chunks, "indexed_at": self.indexed_at}
+
+
+@dataclass(frozen=True)
+class Indexing:
+    """A file whose passages are being written: not searched until all of them are."""
+
+    source: str
+    written: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return min(99, round(100 * self.written / self.total)) if self.total else 0
+
+    @property
+    def text(self) -> str:
+        return f"{self.source} is still being indexed ({self.percent}%)"
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "percent": self.percent}
 
 
 def open_client(index_dir: Path | None = None, url: str | None = None, fresh: bool = False) -> chromadb.ClientAPI:
@@ -217,20 +238,39 @@ class ChunkStore:
         """The completely indexed files, by name."""
         return sorted((r for r in self.files().values() if r.complete), key=lambda r: r.source)
 
+    def in_progress(self) -> list[Indexing]:
+        """The files whose records say their passages are being written, with how many are so far."""
+        pending = [r for r in self.files().values() if not r.complete]
+        found = []
+        for record in sorted(pending, key=lambda r: r.source):
+            with self._using("read"):
+                written = self._chunks.get(where={"$and": [{"source": record.source}, {"sha256": record.sha256}]},
+                                           include=[])["ids"]
+            found.append(Indexing(record.source, len(written), record.chunks))
+        return found
+
     def count(self) -> int:
         with self._using("read"):
             return self._chunks.count()
 
-    def search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
-        """The k nearest searchable chunks with their cosine similarity, best first."""
-        asked = 2 * k
+    def search(self, vector: list[float], k: int, sources: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """The k nearest searchable chunks with their cosine similarity, best first; only of the named
+        sources when sources is given."""
+        asked, ids, chosen = 2 * k, None, []
+        if sources:  # the chosen files' passages by id: about twice as fast as Chroma's metadata filter
+            with self._using("searched"):
+                chosen = self._files.get(ids=sorted(set(sources)), include=["metadatas"])["metadatas"]
+            ids = [f"{r['source']}#{n}" for r in chosen if r["complete"] for n in range(r["chunks"])]
+            if not ids:
+                return []
         while True:
             with self._using("searched"):
-                got = self._chunks.query(query_embeddings=[vector], n_results=asked,
-                                         include=["documents", "metadatas", "distances"])
+                got = self._chunks.query(query_embeddings=[vector], n_results=min(asked, len(ids or ()) or asked),
+                                         ids=ids, include=["documents", "metadatas", "distances"])
                 metadatas = got["metadatas"][0]
-                sources = sorted({m["source"] for m in metadatas})
-                records = self._files.get(ids=sources, include=["metadatas"])["metadatas"] if sources else []
+                seen = sorted({m["source"] for m in metadatas})
+                records = chosen if ids else \
+                    self._files.get(ids=seen, include=["metadatas"])["metadatas"] if seen else []
             live = {(r["source"], r["sha256"]) for r in records if r["complete"]}
             found = [
                 (Chunk(m["source"], m["number"], m["start"], m["end"], text, m.get("page"),

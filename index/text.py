@@ -13,6 +13,8 @@ HEADING_WORDS = 12  # a line this short that ends no sentence is a title, not a 
 _SECTION_NUMBER = re.compile(r"(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.|[A-Z]\.)[ \t]+(?=\S)")
 # What an interactive prompt leaves at the start of a line of code ("$ ", ">>> ", "... ", "In [3]: ").
 _PROMPT = re.compile(r"(?:(?:>>>|\.\.\.|\$|>|In \[\d+\]:)(?:[ \t]+|$))+")
+# A table row as the formats write it under a header: "Quarter: Q3 | Revenue: 4.2 M".
+_TABLE_ROW = re.compile(r"^[^|\n]+: [^|\n]*( \| [^|\n]+: [^|\n]*)+$")
 # Words too common to count as lexical evidence that a sentence answers a question.
 _STOPWORDS = frozenset(
     """a about after all also an and are as at be been before by can cand care ce cel cea cele cei
@@ -77,6 +79,8 @@ def is_heading(text: str, start: int, end: int) -> bool:
     """
     line_start, line_end = _line(text, start, end)
     line = text[line_start:line_end].strip()
+    if _TABLE_ROW.search(line):  # a table row that names its columns holds facts, like a sentence
+        return False
     numbered = _SECTION_NUMBER.match(line)
     title = line[numbered.end():] if numbered else line
     return bool(title) and not ends_sentence(title) and len(title.split()) <= HEADING_WORDS \

@@ -30,7 +30,8 @@ def test_the_2004_question_is_answered_with_its_sentence_and_citation(seed_pipel
     assert chunk.text.startswith(SENTENCE_2004)
     assert answer.to_dict()["citations"][0] == {
         "n": 1, "source": SEED.name, "page": None, "pages": None, "text": chunk.text, "start": chunk.start, "end": chunk.end,
-        "score": round(citation.passage.score, 4)}
+        "score": round(citation.passage.score, 4),
+        "quote": {"text": SENTENCE_2004, "start": chunk.start, "end": chunk.start + len(SENTENCE_2004)}}
 
 
 def test_a_romanian_question_gets_the_romanian_sentence(seed_pipeline):
@@ -168,3 +169,22 @@ def test_a_lead_in_sentence_is_not_the_whole_answer(tutorial_pipeline):
     answer = tutorial_pipeline.ask("Which method adds information to an exception after it was caught?")
     assert not answer.abstained and "add_note(note)" in answer.text
     assert answer.span is not None and "add_note" in answer.span.text
+
+
+
+@pytest.mark.parametrize("question, follows", [
+    ("And in 2009?", True), ("Și în 2009?", True), ("What about Romania?", True), ("Who is he?", True),
+    ("When?", True), ("Which countries joined NATO in 2004?", False), ("Who won the 2018 World Cup?", False),
+    ("Ce țări au aderat la NATO în 2004?", False),
+])
+def test_a_short_question_is_a_follow_up_only_when_it_leans_on_the_one_before(question, follows):
+    from app.answerers import is_follow_up
+
+    assert is_follow_up(question) is follows
+
+
+def test_a_question_that_stands_alone_is_answered_alone_in_a_conversation(seed_pipeline):
+    earlier = [("How many tests did the laboratory run on treated water?", "12,480 tests [1]")]
+    answer = seed_pipeline.ask("Which countries joined NATO in 2004?", earlier)
+    assert answer.text.startswith(SENTENCE_2004) and "Understood as" not in answer.note
+    assert seed_pipeline.ask("Who won the 2018 World Cup?", earlier).abstained

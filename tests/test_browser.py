@@ -195,3 +195,97 @@ def test_markdown_links_and_images_in_a_document_show_as_text(markdown_docs, ser
     assert chat.locator("a[href^='javascript']").count() == 0
     assert chat.locator("img[src*='127.0.0.2']").count() == 0
     assert outside == [] and alerts == []
+
+
+@pytest.fixture
+def report_docs(docs):
+    """The seed article and a four-page PDF report, in one documents folder."""
+    from tests.documents import make_pdf, multipage_html
+    from tests.test_uploads import PAGES
+
+    make_pdf(multipage_html(PAGES, "Eastport water report"), docs / "water-report.pdf")
+    return docs
+
+
+def test_a_citation_opens_its_pdf_page_with_the_sentence_highlighted(report_docs, server, page):
+    url, log = server
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(url)
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert "12,480 tests" in answer and "water-report.pdf" in answer
+    page.locator(BOT).last.locator(".cite").first.click()  # the [1] after the answer
+    page.locator("#source-page img").wait_for(timeout=30_000)
+    caption = page.locator("#source-caption").inner_text()
+    assert "water-report.pdf · page 3 of 4" in caption and "12,480 tests" in caption
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "source.png")
+    page.locator("#source-next").click()
+    page.get_by_text("page 4 of 4").wait_for(timeout=30_000)
+    assert page.locator("#source-next").is_disabled()
+    with page.expect_download() as download:  # the whole PDF
+        page.locator("#source-download").click()
+    assert download.value.suggested_filename == "water-report.pdf"
+    assert open(download.value.path(), "rb").read() == (report_docs / "water-report.pdf").read_bytes()
+
+    answer = answered(page, "Which countries became members of NATO in 2004?")  # a text document opens as text
+    assert SENTENCE_2004 in answer
+    page.locator(BOT).last.locator(".citation").first.click()
+    page.locator("#source-text mark.quote").wait_for(timeout=30_000)
+    marked = page.locator("#source-text mark.quote").inner_text()  # what the answer quotes, as it quotes it
+    assert marked.startswith(SENTENCE_2004) and marked in answer
+    assert page.locator("#source-page img").is_hidden()
+    assert "Traceback" not in open(log).read()
+
+
+def test_a_question_limited_to_one_document_never_cites_the_other(report_docs, server, page):
+    url, _ = server
+    page.goto(url)
+    assert "Searching all 2 document(s)" in page.locator("#scope-status").inner_text()
+    page.locator("#scope input").click()
+    page.get_by_role("option", name="water-report.pdf").click()
+    page.get_by_text("Searching 1 of 2 document(s): water-report.pdf").wait_for(timeout=10_000)
+    page.locator("#question textarea").click()  # closes the list
+    answer = answered(page, "Which countries became members of NATO in 2004?")
+    assert SENTENCE_2004 not in answer and "000_f0b8fe8fdb47aa20.txt" not in answer
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert "12,480 tests" in answer  # the choice holds for the rest of the conversation
+
+
+def test_the_conversation_is_saved_as_markdown_and_json(report_docs, server, page):
+    import json
+
+    url, _ = server
+    page.goto(url)
+    assert page.locator("#export-md").is_disabled()
+    answered(page, "How many tests did the laboratory run on treated water?")
+    answered(page, "Who won the 2018 World Cup?")
+    page.wait_for_function("() => !document.querySelector('#export-md').disabled", timeout=10_000)
+    with page.expect_download() as download:
+        page.locator("#export-md").click()
+    markdown = open(download.value.path(), encoding="utf-8").read()
+    assert "## 1. How many tests did the laboratory run on treated water?" in markdown
+    assert "[1] water-report.pdf, page 3" in markdown and "> In 2025 the laboratory ran 12,480 tests" in markdown
+    assert "## 2. Who won the 2018 World Cup?" in markdown and "do not contain the answer" in markdown
+    with page.expect_download() as download:
+        page.locator("#export-json").click()
+    saved = json.loads(open(download.value.path(), encoding="utf-8").read())
+    first, second = saved["answers"]
+    assert first["citations"][0]["source"] == "water-report.pdf" and first["citations"][0]["page"] == 3
+    assert "12,480" in first["span"]["text"] and second["abstained"] is True
+
+
+def test_a_question_asked_during_an_upload_says_the_file_is_still_being_indexed(server, page, tmp_path):
+    from tests.documents import make_pdf, multipage_html
+    from tests.test_uploads import PAGES
+
+    url, _ = server
+    big = make_pdf(multipage_html(PAGES * 20, "Eastport water report"), tmp_path / "big-report.pdf")
+    page.goto(url)
+    page.locator("#upload input[type=file]").set_input_files([big])
+    page.wait_for_function(
+        "() => /Embedding/.test(document.querySelector('#documents-panel').innerText)", timeout=60_000)
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert re.search(r"big-report\.pdf is still being indexed \(\d+%\); ask again when it is done", answer)
+    page.locator("#documents-result").get_by_text("Added").wait_for(timeout=180_000)
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert "12,480 tests" in answer and "still being indexed" not in answer

@@ -18,14 +18,17 @@ def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
     first, second = [json.loads(line) for line in done.stdout.splitlines()]
     assert first["answer"] == f"{SENTENCE_2004} [1]" and first["abstained"] is False
     cited = first["citations"][0]
-    assert set(cited) == {"n", "source", "page", "pages", "text", "start", "end", "score"}
+    assert set(cited) == {"n", "source", "page", "pages", "text", "start", "end", "score", "quote"}
+    quote = cited["quote"]  # the quoted sentence, by its offsets in the document's text
+    assert quote["text"] == SENTENCE_2004 and SEED.read_text(encoding="utf-8")[quote["start"]:quote["end"]] == SENTENCE_2004
     assert cited["source"] == SEED.name and cited["page"] is None and cited["pages"] is None
     span = first["span"]  # the exact answer, by its offsets in the cited passage
     assert span["n"] == 1 and cited["text"][span["start"]:span["end"]] == span["text"]
     assert span["text"] and span["text"] in SENTENCE_2004
     assert 0 <= second.pop("confidence") < 0.5 < first["confidence"] <= 1
     assert second == {"question": "Who won the 2018 World Cup?", "abstained": True, "citations": [], "span": None,
-                      "answer": "The documents do not contain the answer to this question."}
+                      "answer": "The documents do not contain the answer to this question.", "searched": None,
+                      "indexing": []}
 
 
 def test_index_reports_what_it_did_and_then_that_nothing_changed(docs, tmp_path):
@@ -79,3 +82,18 @@ def test_add_lists_and_removes_documents(docs, tmp_path):
     assert "No document named 'nothing.pdf'" in removed.stderr and "Traceback" not in removed.stderr
     assert not (docs / "r.pdf").exists()
     assert "r.pdf" not in run("documents", *where).stdout
+
+
+def test_ask_searches_only_the_documents_named_by_source(docs, tmp_path):
+    (docs / "muntenegru.md").write_text("Muntenegru a aderat la NATO în 2017, ca al 29-lea membru.\n", encoding="utf-8")
+    args = ["ask", "--json", "--docs", docs, "--index-dir", tmp_path / "index"]
+    done = run(*args, "--source", "muntenegru.md", "Which countries joined NATO in 2004?")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["searched"] == ["muntenegru.md"] and SENTENCE_2004 not in answer["answer"]
+    assert all(c["source"] == "muntenegru.md" for c in answer["citations"])
+    both = run(*args, "--source", "muntenegru.md", "--source", SEED.name, "Which countries joined NATO in 2004?")
+    assert json.loads(both.stdout)["answer"].startswith(SENTENCE_2004)
+    missing = run(*args, "--source", "nope.pdf", "Which countries joined NATO in 2004?")
+    assert missing.returncode == 1 and "No document named 'nope.pdf' is indexed" in missing.stderr
+    assert "Traceback" not in missing.stderr

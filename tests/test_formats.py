@@ -179,7 +179,7 @@ def test_html_short_page_keeps_its_main_region_with_lists_and_tables():
             "<footer>© Biblioteca Municipală</footer></body></html>")
     extracted = extract("program.htm", page.encode("cp1250"))
     assert extracted.text == ("Program de lucru\n\nBiblioteca din Valea Albă e deschisă şi sâmbăta.\n\n"
-                              "- luni–vineri: 8–20\n- sâmbătă: 9–14\n\nFiliala | Telefon\nNord | 0231 555 010")
+                              "- luni–vineri: 8–20\n- sâmbătă: 9–14\n\nFiliala | Telefon\nFiliala: Nord | Telefon: 0231 555 010")
 
 
 LIBRARY = [
@@ -202,7 +202,8 @@ def test_docx_keeps_headings_paragraphs_lists_and_tables_in_reading_order(tmp_pa
         "Programe pentru tineri\n\n"
         "Pentru adolescenți am organizat:\n\n"
         "- atelierul de programare „Cod și cafea”;\n- clubul de șah.\n\n"
-        "Secția | Cititori | Împrumuturi\nSediul central | 6.940 | 55.210\nFiliala Nord | 3.010 | 22.480\n\n"
+        "Secția | Cititori | Împrumuturi\nSecția: Sediul central | Cititori: 6.940 | Împrumuturi: 55.210\n"
+        "Secția: Filiala Nord | Cititori: 3.010 | Împrumuturi: 22.480\n\n"
         "Filiala Podgoria s-a redeschis pe 15 octombrie 2024, după renovare.",
         "docx")
 

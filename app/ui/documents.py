@@ -6,6 +6,7 @@ import gradio as gr
 
 from app.errors import AppError
 from app.pipeline import Pipeline
+from app.ui import chat
 from index.formats import SUPPORTED_SUFFIXES
 
 CSS = """
@@ -30,8 +31,9 @@ def render_lines(lines: list[tuple[str, str]]) -> str:
     return f"<ul>{items}</ul>" if items else ""
 
 
-def build(pipeline: Pipeline, status: gr.HTML):
-    """The panel; returns a function that brings it (and the status line) up to date, and its outputs."""
+def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.Markdown):
+    """The panel; returns a function that brings it, the status line and the chat's documents selector (scope,
+    and the line that says what is searched) up to date, with its inputs and outputs."""
     gr.Markdown("### Documents")
     files = gr.File(label=f"Drop files here or click to choose ({', '.join(SUPPORTED_SUFFIXES)}; "
                           f"up to {pipeline.settings.max_upload_mb:g} MB each)",
@@ -45,42 +47,46 @@ def build(pipeline: Pipeline, status: gr.HTML):
         remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
     reindex = gr.Button("Re-index all", elem_id="reindex")
 
-    def refreshed(message: str):
+    def refreshed(message: str, chosen: list[str] | None):
         current = rows(pipeline)
-        return message, current, gr.update(choices=[r[0] for r in current], value=None), render_status(pipeline)
+        names = [r[0] for r in current]
+        kept = [name for name in chosen or [] if name in names]
+        return (message, current, gr.update(choices=names, value=None), render_status(pipeline),
+                gr.update(choices=names, value=kept), chat.scope_text(pipeline, kept))
 
-    def on_upload(paths: list[str] | None, progress=gr.Progress()):
+    def on_upload(paths: list[str] | None, chosen: list[str] | None, progress=gr.Progress()):
         paths = [Path(p) for p in paths or []]
         progress(0, desc=f"Reading {len(paths)} file(s)…")
         report_progress = lambda done, total: progress((done, total), desc="Embedding", unit="passages")  # noqa: E731
         try:
             report = pipeline.upload([(p.name, p) for p in paths], progress=report_progress)
         except AppError as exc:
-            return *refreshed(render_lines([("refused", str(exc))])), None
+            return *refreshed(render_lines([("refused", str(exc))]), chosen), None
         lines = [("added", line) for line in report.summary().splitlines() if not line.startswith("Refused")]
         lines += [("refused", f"Refused {r['name']}: {r['reason']}") for r in report.refused]
-        return *refreshed(render_lines(lines)), None
+        return *refreshed(render_lines(lines), chosen), None
 
-    def on_remove(source: str | None):
+    def on_remove(source: str | None, chosen: list[str] | None):
         if not source:
-            return refreshed(render_lines([("refused", "Choose a document to remove.")]))
+            return refreshed(render_lines([("refused", "Choose a document to remove.")]), chosen)
         try:
             record = pipeline.remove(source)
         except AppError as exc:
-            return refreshed(render_lines([("refused", str(exc))]))
-        return refreshed(render_lines([("removed", f"Removed {record.source} ({record.chunks} passages).")]))
+            return refreshed(render_lines([("refused", str(exc))]), chosen)
+        return refreshed(render_lines([("removed", f"Removed {record.source} ({record.chunks} passages).")]),
+                         chosen)
 
-    def on_reindex(progress=gr.Progress()):
+    def on_reindex(chosen: list[str] | None, progress=gr.Progress()):
         progress(0, desc="Reading the documents…")
         try:
             report = pipeline.index(progress=lambda done, total: progress((done, total), desc="Embedding",
                                                                             unit="passages"), force=True)
         except AppError as exc:
-            return refreshed(render_lines([("refused", str(exc))]))
-        return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]))
+            return refreshed(render_lines([("refused", str(exc))]), chosen)
+        return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]), chosen)
 
-    panel = [result, table, choice, status]
-    files.upload(on_upload, files, [*panel, files], show_progress_on=files, api_visibility="private")
-    remove.click(on_remove, choice, panel, show_progress_on=table, api_visibility="private")
-    reindex.click(on_reindex, None, panel, show_progress_on=table, api_visibility="private")
-    return lambda: refreshed("")[1:], panel[1:]
+    panel = [result, table, choice, status, scope, searched]
+    files.upload(on_upload, [files, scope], [*panel, files], show_progress_on=files, api_visibility="private")
+    remove.click(on_remove, [choice, scope], panel, show_progress_on=table, api_visibility="private")
+    reindex.click(on_reindex, scope, panel, show_progress_on=table, api_visibility="private")
+    return lambda chosen: refreshed("", chosen)[1:], scope, panel[1:]

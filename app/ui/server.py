@@ -1,5 +1,7 @@
-"""The HTTP pieces around the Gradio app: the /health route, and a clear reply when the queue is full."""
+"""The HTTP pieces around the Gradio app: the /health route, a clear reply when the queue is full, and optional
+endpoint inputs over plain HTTP."""
 import json
+import re
 
 from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
@@ -53,7 +55,50 @@ class BusyMessage:
         await self.app(scope, receive, reply)
 
 
-def app_kwargs(pipeline: Pipeline) -> dict:
-    """What Gradio passes to its FastAPI app: the extra route and the middleware."""
+class OptionalInputs:
+    """Lets a plain HTTP call (`POST /gradio_api/call/ask` with `{"data": [question]}`) leave out an endpoint's
+    optional last inputs: Gradio's server wants a value for every input, and only its own clients fill in the
+    defaults. The missing values are sent as null, which the endpoints read as "not given"."""
+
+    _CALL = re.compile(r"/gradio_api/(?:call|run)/([\w-]+)/?")
+
+    def __init__(self, app, inputs: dict[str, int]):
+        self.app, self.inputs = app, inputs
+
+    async def __call__(self, scope, receive, send):
+        named = self._CALL.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+        if not named or scope["method"] != "POST" or named[1] not in self.inputs:
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            payload = json.loads(body)
+            data = payload.get("data") if isinstance(payload, dict) else None
+            if isinstance(data, list) and len(data) < self.inputs[named[1]]:
+                payload["data"] = data + [None] * (self.inputs[named[1]] - len(data))
+                body = json.dumps(payload).encode()
+        except ValueError:
+            pass  # Gradio answers a malformed body itself
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def app_kwargs(pipeline: Pipeline, inputs: dict[str, int]) -> dict:
+    """What Gradio passes to its FastAPI app: the extra route and the middleware. inputs: each named
+    endpoint's number of inputs."""
     return {"routes": [health_route(pipeline)],
-            "middleware": [Middleware(BusyMessage, max_queue=pipeline.settings.max_queue)]}
+            "middleware": [Middleware(BusyMessage, max_queue=pipeline.settings.max_queue),
+                           Middleware(OptionalInputs, inputs=inputs)]}

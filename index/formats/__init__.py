@@ -50,6 +50,23 @@ def clean(text: str) -> str:
     return unicodedata.normalize("NFC", _INVISIBLE.sub("", text).translate(_LIGATURES))
 
 
+def table_text(rows: list[list[str]]) -> str:
+    """A table as lines of " | "-joined cells. Under a header row (the first, every cell filled), each row names
+    its columns, "Quarter: Q3 | Revenue: 4.2 M", so that a row read on its own (a passage, a quoted line) still
+    says what its numbers are."""
+    rows = [[" ".join(cell.split()) for cell in row] for row in rows]
+    rows = [row for row in rows if any(row)]
+    if len(rows) < 2 or not all(rows[0]) or len(rows[0]) < 2:
+        return "\n".join(" | ".join(row) for row in rows)
+    header, lines = rows[0], [" | ".join(rows[0])]
+    for row in rows[1:]:
+        if len(row) != len(header):
+            lines.append(" | ".join(row))
+        else:
+            lines.append(" | ".join(f"{name}: {cell}" for name, cell in zip(header, row) if cell))
+    return "\n".join(lines)
+
+
 def join_blocks(blocks: Iterable[str]) -> str:
     """Blocks (paragraphs, headings, lists, tables) separated by one blank line. Inside a block each
     line's whitespace is collapsed and empty lines are dropped, so a list or table keeps its lines."""

@@ -19,7 +19,7 @@ _PAGE_NUMBER = re.compile(r"^[-–—\s]*((page|pagina|pag\.|p\.|seite)\s*)?\d+(
 _BROWSER_HEADER = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}:\d{2}")
 _BROWSER_FOOTER = re.compile(r"^(https?|file)://\S*\s+\d+\s*/\s*\d+$")
 _HYPHEN = "\ufffe"  # PDFium's mark for a word hyphenated at the end of a line
-_PDFIUM = threading.Lock()  # PDFium is not thread-safe, and the server reads uploads on several threads
+PDFIUM = threading.Lock()  # PDFium is not thread-safe, and the server reads uploads on several threads
 
 
 @dataclass(frozen=True)
@@ -42,19 +42,86 @@ class Line:
     right: float
     bottom: float  # PDF coordinates: y grows upwards
     size: float  # the font's height (ascent to descent)
+    indices: tuple[int, ...] = ()  # PDFium's index of each character of text on its page
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """A line of a page where it lies in the extracted text: text[start:start + len(indices)]."""
+
+    page: int  # 0-based
+    start: int
+    indices: tuple[int, ...]  # PDFium's index of each of its characters on the page
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on a page, in PDF points from the page's bottom left corner."""
+
+    page: int  # 0-based
+    left: float
+    bottom: float
+    right: float
+    top: float
 
 
 def extract(name: str, data: bytes) -> Extracted:
     if b"%PDF-" not in data[:1024]:
         raise DocumentError(f"{name} is not a PDF (it does not start with %PDF-). Save it again as PDF, or give it "
                             "the suffix of its real type.")
-    with _PDFIUM:
+    with PDFIUM:
         pages, producer = _read(name, data)
     if not any(line.text.strip() for page in pages for line in page):
         raise DocumentError(f"{name} has no text layer (a scanned PDF?). Run OCR on it (e.g. ocrmypdf) and add "
                             "the result, or add the document's text as a .txt file.")
     # Browsers print with Skia and never break words with hyphens of their own (unlike TeX or InDesign)
     return assemble(pages, hyphenates=not producer.startswith("Skia/PDF"))
+
+
+def layout(name: str, data: bytes) -> tuple[str, list[PlacedLine]]:
+    """The text extract() gives, and where each of its lines lies in it: what a character of the text
+    is on the page, for drawing boxes around a quote."""
+    with PDFIUM:
+        pages, producer = _read(name, data)
+    kept = _drop_running_lines(pages)
+    text = assemble(pages, hyphenates=not producer.startswith("Skia/PDF")).text
+    placed, cursor = [], 0
+    for number, page in enumerate(kept):
+        for line in page:
+            core = line.text.rstrip(_HYPHEN + "-")  # a line-end hyphen may have been joined away
+            at = text.find(core, cursor) if core else -1
+            if at < 0:
+                continue
+            placed.append(PlacedLine(number, at, line.indices[:len(core)]))
+            cursor = at + len(core)
+    return text, placed
+
+
+def boxes(data: bytes, placed: list[PlacedLine], start: int, end: int) -> list[Box]:
+    """The boxes of text[start:end] on its pages, one a line, from PDFium's boxes of its characters."""
+    wanted = [(line, max(start, line.start) - line.start, min(end, line.start + len(line.indices)) - line.start)
+              for line in placed if line.start < end and start < line.start + len(line.indices)]
+    found = []
+    with PDFIUM:
+        document = pdfium.PdfDocument(data)
+        try:
+            textpages = {}  # page number → (page, its text page): the page must outlive its text page
+            for line, first, last in wanted:
+                if line.page not in textpages:
+                    page = document[line.page]
+                    textpages[line.page] = (page, page.get_textpage())
+                textpage = textpages[line.page][1]
+                chars = [textpage.get_charbox(i, loose=True) for i in line.indices[first:last]
+                         if not textpage.get_text_range(i, 1).isspace()]
+                if chars:
+                    found.append(Box(line.page, min(c[0] for c in chars), min(c[1] for c in chars),
+                                     max(c[2] for c in chars), max(c[3] for c in chars)))
+            for page, textpage in textpages.values():
+                textpage.close()
+                page.close()
+        finally:
+            document.close()
+    return found
 
 
 def _read(name: str, data: bytes) -> tuple[list[list[Line]], str]:
@@ -117,7 +184,12 @@ def _lines(page) -> list[Line]:
                 left, bottom, _, top = textpage.get_charbox(indices[start + first], loose=True)
                 right = textpage.get_charbox(indices[start + last - 1], loose=True)[2]
                 mark = _HYPHEN if match.group() == _HYPHEN else ""
-                lines.append(Line(clean(segment).strip() + mark, left, right, bottom, top - bottom))
+                line = clean(segment).strip()
+                ours = indices[start + first:start + last]
+                if len(line) != len(ours):  # cleaning changed its length (ﬁ → fi): spread the indices
+                    ours = [ours[k * len(ours) // len(line)] for k in range(len(line))]
+                lines.append(Line(line + mark, left, right, bottom, top - bottom,
+                                  tuple(ours) + ((indices[match.start()],) if mark else ())))
             start = match.end()
         return lines
     finally:

@@ -6,7 +6,7 @@ import lxml.html
 import trafilatura
 
 from index.errors import DocumentError
-from index.formats import Extracted, join_blocks
+from index.formats import Extracted, join_blocks, table_text
 from index.formats.plain import decode
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
@@ -56,8 +56,7 @@ def _blocks_from_xml(root) -> list[str]:
         if element.tag == "list":
             blocks.append("\n".join(f"- {_text(item)}" for item in element.iterchildren("item")))
         elif element.tag == "table":
-            rows = element.iter("row")
-            blocks.append("\n".join(" | ".join(_text(cell) for cell in row.iter("cell")) for row in rows))
+            blocks.append(table_text([[_text(cell) for cell in row.iter("cell")] for row in element.iter("row")]))
         elif element.tag == "code":
             blocks.append("".join(element.itertext()))
         else:
@@ -97,8 +96,8 @@ def _walk(element, blocks: list[str]) -> None:
         blocks.append("\n".join(f"- {_text(item)}" for item in element.iterchildren("li")))
         return
     if element.tag == "table":
-        blocks.append("\n".join(" | ".join(_text(cell) for cell in row.iterchildren("td", "th"))
-                                for row in element.iter("tr")))
+        blocks.append(table_text([[_text(cell) for cell in row.iterchildren("td", "th")]
+                                  for row in element.iter("tr")]))
         return
     if element.tag == "pre":
         blocks.append(element.text_content())

@@ -6,7 +6,7 @@ import docx
 from docx.table import Table
 
 from index.errors import DocumentError
-from index.formats import Extracted, join_blocks
+from index.formats import Extracted, join_blocks, table_text
 
 # A .docx is a zip archive: refuse one that would unpack to more than this, or that packs a large member
 # unusually tightly (a zip bomb), before anything is decompressed.
@@ -68,17 +68,16 @@ def _is_list_item(paragraph) -> bool:
 
 
 def _table(table: Table) -> str:
-    """Row by row, cells joined with " | "; a merged cell counts once."""
+    """Row by row (formats.table_text), each under its header; a merged cell counts once."""
     rows = []
     for row in table.rows:
         cells, seen = [], []
         for cell in row.cells:
             if not any(cell._tc is element for element in seen):
                 seen.append(cell._tc)
-                cells.append(" ".join(_cell_text(cell).split()))
-        if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)
+                cells.append(_cell_text(cell))
+        rows.append(cells)
+    return table_text(rows)
 
 
 def _cell_text(cell) -> str:
