@@ -138,7 +138,7 @@ def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path):
     result = page.locator("#documents-result")
     result.get_by_text("Added").wait_for(timeout=120_000)
     assert "water-report.pdf" in result.inner_text() and "raport-biblioteca.docx" in result.inner_text()
-    page.get_by_text("3 document(s)").wait_for(timeout=10_000)  # the status line, without a reload
+    page.locator("#status").get_by_text("3 document(s)").wait_for(timeout=10_000)  # without a reload
     table = page.locator("#documents").inner_text()
     assert "water-report.pdf" in table and "pdf" in table and "12" in table  # 12 pages
     page.locator("#documents-panel").screenshot(path=SCREENSHOTS / "documents.png")
@@ -152,7 +152,7 @@ def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path):
     page.get_by_role("option", name="water-report.pdf").click()
     page.locator("#remove").click()
     result.get_by_text("Removed water-report.pdf").wait_for(timeout=30_000)
-    page.get_by_text("2 document(s)").wait_for(timeout=10_000)
+    page.locator("#status").get_by_text("2 document(s)").wait_for(timeout=10_000)
     assert "water-report.pdf" not in page.locator("#documents").inner_text()
     assert "water-report.pdf" not in answered(page, "How many tests did the laboratory run on treated water?")
     assert "Traceback" not in open(log).read()

@@ -20,7 +20,8 @@ def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
     cited = first["citations"][0]
     assert set(cited) == {"n", "source", "page", "pages", "text", "start", "end", "score", "quote"}
     quote = cited["quote"]  # the quoted sentence, by its offsets in the document's text
-    assert quote["text"] == SENTENCE_2004 and SEED.read_text(encoding="utf-8")[quote["start"]:quote["end"]] == SENTENCE_2004
+    seed_text = SEED.read_text(encoding="utf-8")
+    assert quote["text"] == SENTENCE_2004 and seed_text[quote["start"]:quote["end"]] == SENTENCE_2004
     assert cited["source"] == SEED.name and cited["page"] is None and cited["pages"] is None
     span = first["span"]  # the exact answer, by its offsets in the cited passage
     assert span["n"] == 1 and cited["text"][span["start"]:span["end"]] == span["text"]
@@ -85,7 +86,8 @@ def test_add_lists_and_removes_documents(docs, tmp_path):
 
 
 def test_ask_searches_only_the_documents_named_by_source(docs, tmp_path):
-    (docs / "muntenegru.md").write_text("Muntenegru a aderat la NATO în 2017, ca al 29-lea membru.\n", encoding="utf-8")
+    (docs / "muntenegru.md").write_text("Muntenegru a aderat la NATO în 2017, ca al 29-lea membru.\n",
+                                        encoding="utf-8")
     args = ["ask", "--json", "--docs", docs, "--index-dir", tmp_path / "index"]
     done = run(*args, "--source", "muntenegru.md", "Which countries joined NATO in 2004?")
     assert done.returncode == 0, done.stderr

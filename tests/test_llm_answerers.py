@@ -169,7 +169,8 @@ def test_cli_answers_with_each_backend(docs, tmp_path, backend_spec):
         timeout=300)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "confidence", "span", "citations"}
+    assert set(answer) == {"question", "answer", "abstained", "confidence", "span", "citations",
+                           "searched", "indexing"}
     assert answer["question"] == QUESTION
     if backend_spec.startswith(("openai:", "ollama:")):
         assert answer["answer"] == FAKE_ANSWER and answer["citations"][0]["source"] == SEED.name
@@ -183,7 +184,8 @@ def test_ui_endpoint_answers_with_each_backend(backend_spec, server):
     url, log = server
     client = Client(url, verbose=False)
     result = client.predict(QUESTION, backend_spec, api_name="/ask_llm")
-    assert set(result) == {"question", "answer", "abstained", "confidence", "span", "citations"}
+    assert set(result) == {"question", "answer", "abstained", "confidence", "span", "citations",
+                           "searched", "indexing"}
     assert result["question"] == QUESTION
     if backend_spec.startswith(("openai:", "ollama:")):
         assert result["answer"] == FAKE_ANSWER and result["citations"][0]["n"] == 1

@@ -34,7 +34,8 @@ JS = """
   });
 }
 """
-SCROLL = "() => setTimeout(() => document.querySelector('#source-text mark.quote')?.scrollIntoView({block: 'center'}), 200)"
+SCROLL = ("() => setTimeout(() => document.querySelector('#source-text mark.quote')"
+          "?.scrollIntoView({block: 'center'}), 200)")
 
 
 def caption(view: SourceView, citation: Citation | None) -> str:
