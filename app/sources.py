@@ -6,7 +6,7 @@ import html
 import io
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -48,6 +48,7 @@ class SourceView:
     image: Image.Image | None = None  # a PDF page, highlights drawn
     highlights: list[Highlight] = field(default_factory=list)
     text_html: str = ""  # for the other formats: the text, passage and quote marked
+    path: Path | None = None  # the file itself, as it was indexed
 
     def to_dict(self) -> dict:
         """What /source returns: the page image as a PNG data URL, and the highlight boxes on it."""
@@ -91,20 +92,20 @@ class Sources:
              passage: tuple[int, int] | None = None) -> SourceView:
         """The document at a page (a PDF) or around the passage (the others). quotes (the quoted sentences) and
         passage are offsets in the document's extracted text, as citations give them; either may be left out."""
-        record, _, data = self.file(source)
+        record, path, data = self.file(source)
         quotes = sorted(quotes)
         if record.kind != "pdf":
-            return self._text_view(record, data, quotes, passage)
+            return replace(self._text_view(record, data, quotes, passage), path=path)
         pages = record.pages
         page = min(max(int(page or 1), 1), pages) if pages else 1
-        text, placed = self._layout(record, data)
+        _, placed = self._layout(record, data)
         spans = [("quote", quote) for quote in quotes]
         if passage:  # the passage's other lines, around the quotes
             spans += [("passage", span) for span in _around(passage, quotes) if span[0] < span[1]]
         marks = [(kind, box) for kind, span in spans for box in pdf.boxes(data, placed, *span)
                  if box.page == page - 1]
         image, highlights = _render(data, page - 1, marks)
-        return SourceView(source, record.kind, page, pages, image, highlights)
+        return SourceView(source, record.kind, page, pages, image, highlights, path=path)
 
     def _layout(self, record: FileRecord, data: bytes) -> tuple[str, list[pdf.PlacedLine]]:
         with self._lock:

@@ -105,12 +105,13 @@ def build(pipeline: Pipeline):
                 answers: list[Answer]):
         history = [*history, {"role": "user", "content": as_text(message or "")},
                    {"role": "assistant", "content": "…"}]
-        yield "", history, turns, answers, *exported(answers)
+        unchanged = gr.update(), gr.update()  # the export buttons, until the answer is complete
+        yield "", history, turns, answers, *unchanged
         try:
             for item in pipeline.stream(message, turns, answerer, scope):
                 if isinstance(item, str):
                     history[-1] = {"role": "assistant", "content": as_text(item)}
-                    yield "", history, turns, answers, *exported(answers)
+                    yield "", history, turns, answers, *unchanged
                 else:
                     history[-1] = {"role": "assistant", "content": render_answer(item, len(answers))}
                     turns = [*turns, (item.question, item.text)]

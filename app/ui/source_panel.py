@@ -1,5 +1,6 @@
 """The source panel beside the chat: a cited PDF page drawn with the quoted sentence highlighted, or a
 document's text scrolled to the passage; page buttons and the whole file to download."""
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -74,12 +75,12 @@ def build(pipeline: Pipeline, answers: gr.State) -> None:
             if place is None:
                 raise AppError(message)
             view = pipeline.sources.view(place["source"], place["page"], place["quotes"], place["passage"])
-            _, path, data = pipeline.sources.file(place["source"])
         except AppError as exc:
             return (gr.update(visible=True), f"⚠️ {as_text(str(exc).removeprefix('⚠️ '))}", hidden, hidden,
                     hidden, hidden, hidden, None)
+        path = view.path
         copy = Path(tempfile.mkdtemp(dir=copies)) / path.name
-        copy.write_bytes(data)
+        shutil.copyfile(path, copy)
         paged = view.image is not None
         return (gr.update(visible=True), caption(view, place["citation"]),
                 gr.update(value=view.image, visible=paged), gr.update(value=view.text_html, visible=not paged),
