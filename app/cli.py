@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
                        help="require this login for the page and the API (repeatable; or RAG_AUTH with "
                             "USER:PASSWORD pairs separated by commas)")
+    serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                       help="require `Authorization: Bearer KEY` on the OpenAI-compatible /v1 routes (repeatable; "
+                            "or RAG_API_KEY); with --auth, USER:PASSWORD is a key too")
     defaults = Settings()
     serve.add_argument("--concurrency", type=_positive, default=defaults.concurrency,
                        help="requests of each kind (questions, uploads, …) worked on at once (default: %(default)s)")
@@ -402,8 +405,9 @@ def cmd_serve(args) -> int:
     if not logins and not is_loopback(args.host):
         print(f"warning: serving on {args.host} without --auth: anyone who can reach port {args.port} can "
               "read, upload and delete documents. Add --auth USER:PASSWORD.", file=sys.stderr)
+    api_keys = [key for key in args.api_key or os.environ.get("RAG_API_KEY", "").split(",") if key.strip()]
     pipeline = _open(args)
-    ui.serve(pipeline, args.host, args.port, logins)
+    ui.serve(pipeline, args.host, args.port, logins, api_keys)
     return 0
 
 

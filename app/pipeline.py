@@ -3,6 +3,7 @@ import hashlib
 import re
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +17,7 @@ from app.retrieval import Retriever
 from app.sources import Sources
 from index import embeddings, formats, loading, uploads
 from index.chunking import Chunker, ChunkingParams
-from index.indexer import IndexReport, Progress, sync, write
+from index.indexer import IndexReport, Progress, Reading, sync, write
 from index.lock import WriteLock
 from index.store import WRITTEN_MARK, ChunkStore, FileRecord, Indexing, open_client
 
@@ -47,6 +48,8 @@ class Pipeline:
         self.sources = Sources(settings.docs, self.store)
         self._answerers: dict[str, answerers.Answerer] = {}
         self.answerer = self.answerer_for(settings.answerer)
+        self._reading: dict[str, Indexing] = {}  # files this process is reading now, by name
+        self._reading_lock = threading.Lock()
 
     def answerer_for(self, name: str | None) -> answerers.Answerer:
         """The answerer of that name (the configured one for None), created once per process."""
@@ -58,16 +61,37 @@ class Pipeline:
         return self._answerers[name]
 
     def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,
-              force: bool = False) -> IndexReport:
-        """Brings the index in line with the documents folder; with force, every file is embedded again."""
-        with self._writing():
-            return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force)
+              force: bool = False, reading: Reading | None = None) -> IndexReport:
+        """Brings the index in line with the documents folder; with force, every file is embedded again.
+        reading, when given, follows the pages of each file as it is read."""
+        try:
+            with self._writing():
+                return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force,
+                            self._following(reading))
+        finally:
+            with self._reading_lock:
+                self._reading.clear()
 
-    def upload(self, files: list[tuple[str, Path]], progress: bool | Progress = False) -> uploads.UploadReport:
+    def _following(self, reading: Reading | None) -> Reading:
+        """A page counter that also tells questions asked meanwhile which files are still being read."""
+        def follow(source: str, done: int, total: int) -> None:
+            with self._reading_lock:
+                if done < total:
+                    self._reading[source] = Indexing(source, done, total, reading=True)
+                else:
+                    self._reading.pop(source, None)
+            if reading:
+                reading(source, done, total)
+
+        return follow
+
+    def upload(self, files: list[tuple[str, Path]], progress: bool | Progress = False,
+               reading: Reading | None = None) -> uploads.UploadReport:
         """Adds files, given as (name as uploaded, where its bytes are), to the documents folder and the index.
 
         Each file is checked on its own: a refused one is reported with the reason and changes nothing.
-        When storing fails, the documents folder and the index are put back as they were.
+        When storing fails, the documents folder and the index are put back as they were. reading, when given,
+        follows the pages of each file as it is read.
         """
         started, report = time.perf_counter(), uploads.UploadReport()
         if len(files) > MAX_UPLOAD_FILES:
@@ -80,10 +104,13 @@ class Pipeline:
                 if stored in accepted:
                     raise DocumentError(f"{name}: another file of this upload has the name {stored}; "
                                         "rename one of them.")
-                accepted[stored] = self._read_upload(stored, path)
+                accepted[stored] = self._read_upload(stored, path, reading)
             except DocumentError as exc:
                 report.refused.append({"name": name, "reason": str(exc)})
                 continue
+            finally:
+                with self._reading_lock:
+                    self._reading.pop(stored, None)
             if stored != name:
                 report.renamed[name] = stored
         if accepted:
@@ -92,7 +119,7 @@ class Pipeline:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _read_upload(self, stored: str, path: Path) -> tuple[loading.Document, bytes]:
+    def _read_upload(self, stored: str, path: Path, reading: Reading | None) -> tuple[loading.Document, bytes]:
         if not formats.is_supported(stored):
             raise DocumentError(f"{stored} is not a supported type; upload "
                                 f"{', '.join(formats.SUPPORTED_SUFFIXES)} files.")
@@ -103,7 +130,9 @@ class Pipeline:
         if (self.settings.docs / stored).resolve().parent != self.settings.docs.resolve():
             raise DocumentError(f"{stored} cannot be stored in the documents folder; rename it.")
         data = path.read_bytes()
-        return loading.read(stored, data), data
+        follow = self._following(reading)
+        follow(stored, 0, 1)
+        return loading.read(stored, data, lambda done, total: follow(stored, done, total)), data
 
     def _store_uploads(self, accepted: dict, report: uploads.UploadReport, progress: bool | Progress) -> None:
         docs, placed = self.settings.docs, uploads.Placed()
@@ -181,10 +210,14 @@ class Pipeline:
         return names
 
     def indexing(self) -> list[Indexing]:
-        """The files being indexed right now, by this process or another, with how far along they are."""
+        """The files being indexed right now, by this process or another, with how far along they are: those
+        still being read by this process, then those whose passages are being written."""
+        with self._reading_lock:
+            found = sorted(self._reading.values(), key=lambda item: item.source)
         if not self._writing.busy():
-            return []  # an incomplete record with no writer at work is an interrupted file, redone by `index`
-        return self.store.in_progress()
+            return found  # an incomplete record with no writer at work is an interrupted file, redone by `index`
+        read = {item.source for item in found}
+        return found + [item for item in self.store.in_progress() if item.source not in read]
 
     def stream(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None,
                sources: list[str] | None = None) -> Iterator[str | Answer]:

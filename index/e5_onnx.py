@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.e5_convert import ONNX_FILES, PREFIXES
+# The converted folder's model file for each engine (index/e5_convert.py writes them), and e5's text prefixes
+ONNX_FILES = {"q4": "onnx/model_q4.onnx", "int8": "onnx/model_int8.onnx"}
+PREFIXES = {"query": "query: ", "passage": "passage: "}
 
 # Padded tokens in one run. Small runs keep the activations in the processor's cache: on 2 AVX2 cores
 # 512 embedded 1.5x the characters per second of 4096 (scripts/benchmark_batches.py), and onnxruntime's

@@ -15,6 +15,8 @@ from index.store import ChunkStore, FileRecord
 
 # Called with (passages embedded so far, passages to embed) as indexing goes on.
 Progress = Callable[[int, int], None]
+# Called with (file, pages read so far, its pages) while a paged file is read (OCR takes seconds a page).
+Reading = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -37,19 +39,20 @@ class IndexReport:
 
 
 def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
-         paths: list[Path] | None = None, progress: bool | Progress = True, force: bool = False) -> IndexReport:
+         paths: list[Path] | None = None, progress: bool | Progress = True, force: bool = False,
+         reading: Reading | None = None) -> IndexReport:
     """Indexes new and changed files under root (or under paths inside it) and drops deleted ones.
 
     Files indexed from another documents folder (another app process on a shared Chroma server) are
     left alone.
     Every file is read and checked before anything is written, so a bad file changes nothing.
-    With force, unchanged files are embedded again too.
+    With force, unchanged files are embedded again too. reading follows the pages of each file read.
     """
     started = time.perf_counter()
     if not root.is_dir():
         raise DocumentError(f"The documents folder {root} does not exist. Create it or point --docs at one.")
     files, unsupported = find_files(root, paths)
-    documents = [load(root, path) for path in files]
+    documents = [read_file(root, path, progress, reading) for path in files]
     scopes = [source_name(root, p) for p in paths] if paths else ["."]
     report = IndexReport(skipped=[source_name(root, p) for p in unsupported])
     records = store.files()
@@ -63,6 +66,19 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
             report.removed.append(source)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def read_file(root: Path, path: Path, progress: bool | Progress = True, reading: Reading | None = None) -> Document:
+    """One file of the folder, read; a bar shows its pages when reading it takes more than two seconds."""
+    source = source_name(root, path)
+    with tqdm(unit="page", desc=f"Reading {source}", delay=2, leave=False, disable=progress is not True) as bar:
+        def pages(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            if reading:
+                reading(source, done, total)
+
+        return load(root, path, pages)
 
 
 def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: list[Document],

@@ -48,13 +48,14 @@ def source_name(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-def read(source: str, data: bytes) -> Document:
-    """A document from a file's bytes; a file that cannot be read as its type is a DocumentError naming it."""
-    extracted = formats.extract(source, data)
+def read(source: str, data: bytes, progress: formats.PageProgress | None = None) -> Document:
+    """A document from a file's bytes; a file that cannot be read as its type is a DocumentError naming it.
+    progress, when given, follows the pages read (see formats.extract)."""
+    extracted = formats.extract(source, data, progress)
     return Document(source=source, text=extracted.text, sha256=hashlib.sha256(data).hexdigest(),
                     kind=extracted.kind, pages=extracted.pages)
 
 
-def load(root: Path, path: Path) -> Document:
+def load(root: Path, path: Path, progress: formats.PageProgress | None = None) -> Document:
     """Reads one file of the corpus folder."""
-    return read(source_name(root, path), path.read_bytes())
+    return read(source_name(root, path), path.read_bytes(), progress)

@@ -19,8 +19,9 @@ from index.errors import StoreError
 from index.chunking import Chunk
 from index.loading import Document
 
-FORMAT_VERSION = 3  # 2: passages record their page and file version, files their type, pages, time and origin;
-# 3: table rows name their columns (the text, and so the offsets, of Word and HTML tables changed)
+FORMAT_VERSION = 4  # 2: passages record their page and file version, files their type, pages, time and origin;
+# 3: table rows name their columns (the text, and so the offsets, of Word and HTML tables changed);
+# 4: ruled PDF tables read row by row under their header, scanned PDF pages read by OCR
 WRITTEN_MARK = "last-write"  # a local index's writers leave "PID:time" here when they finish
 MAX_BATCH = 5000  # Chroma takes at most 5461 records in one call
 LOW_DISK_BYTES = 4 * 2**20  # room a local index keeps free: Chroma cannot even be read once its disk is full
@@ -47,11 +48,13 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Indexing:
-    """A file whose passages are being written: not searched until all of them are."""
+    """A file whose passages are being written: not searched until all of them are. While it is still being
+    read (reading), written and total count its pages; after that, its passages."""
 
     source: str
     written: int
     total: int
+    reading: bool = False
 
     @property
     def percent(self) -> int:
@@ -59,10 +62,13 @@ class Indexing:
 
     @property
     def text(self) -> str:
+        if self.reading:
+            return (f"{self.source} is still being indexed (reading page {min(self.written + 1, self.total)} of "
+                    f"{self.total})" if self.total > 1 else f"{self.source} is still being indexed (reading it)")
         return f"{self.source} is still being indexed ({self.percent}%)"
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "percent": self.percent}
+        return {"source": self.source, "stage": "reading" if self.reading else "embedding", "percent": self.percent}
 
 
 def open_client(index_dir: Path | None = None, url: str | None = None, fresh: bool = False) -> chromadb.ClientAPI:

@@ -96,6 +96,44 @@ def make_scanned_pdf(out: Path) -> Path:
     return Path(out)
 
 
+def make_scanned_copy(source: Path, out: Path, dpi: int = 150, pages: list[int] | None = None,
+                      degrade: bool = False) -> Path:
+    """The PDF as a scanner would give it back: each page (or only those in pages, 0-based) drawn to a greyscale
+    image at dpi and stored as a picture with no text layer; the other pages keep their text. With degrade, the
+    pictures are a little rotated, noisy and JPEG-compressed, as real scans are."""
+    import random
+
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(source))
+    writer = PdfWriter()
+    reader = PdfReader(source)
+    rng = random.Random(7)
+    try:
+        for number in range(len(document)):
+            if pages is not None and number not in pages:
+                writer.add_page(reader.pages[number])
+                continue
+            image = document[number].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+            if degrade:
+                image = image.rotate(0.6, resample=Image.BICUBIC, fillcolor=255)
+                noise = Image.effect_noise(image.size, 18)
+                image = Image.blend(image, noise, 0.12)
+            buffer = io.BytesIO()
+            image.save(buffer, "PDF", resolution=dpi, **({"quality": 60} if degrade else {}))
+            if degrade:  # the picture as a JPEG, as scanners store it
+                jpeg = io.BytesIO()
+                image.save(jpeg, "JPEG", quality=60 + rng.randrange(10))
+                buffer = io.BytesIO()
+                Image.open(jpeg).save(buffer, "PDF", resolution=dpi)
+            writer.add_page(PdfReader(buffer).pages[0])
+    finally:
+        document.close()
+    with open(out, "wb") as file:
+        writer.write(file)
+    return Path(out)
+
+
 def make_encrypted_pdf(out: Path, source: Path | None = None, user_password: str = "secret") -> Path:
     """A PDF (source, or a one-page printed one) encrypted with AES-256; with user_password="" it
     opens without a password, as many protected PDFs do."""

@@ -289,3 +289,24 @@ def test_a_question_asked_during_an_upload_says_the_file_is_still_being_indexed(
     page.locator("#documents-result").get_by_text("Added").wait_for(timeout=180_000)
     answer = answered(page, "How many tests did the laboratory run on treated water?")
     assert "12,480 tests" in answer and "still being indexed" not in answer
+
+
+def test_an_uploaded_scanned_pdf_is_read_by_ocr_and_cited_by_page(server, page, tmp_path):
+    from index.formats import ocr
+    from tests.documents import make_pdf, make_scanned_copy, multipage_html
+    from tests.test_uploads import PAGES
+
+    if not ocr.available():
+        pytest.skip(f"OCR needs Tesseract's language data: {ocr.HOW_TO_ENABLE}")
+    url, log = server
+    printed = make_pdf(multipage_html(PAGES, "Eastport water report"), tmp_path / "printed.pdf")
+    scanned = make_scanned_copy(printed, tmp_path / "scanned-report.pdf", degrade=True)
+    page.goto(url)
+    page.locator("#upload input[type=file]").set_input_files([scanned])
+    page.locator("#documents-result").get_by_text("Added: scanned-report.pdf").wait_for(timeout=120_000)
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert "12,480 tests" in answer and "scanned-report.pdf" in answer and "page 3" in answer
+    page.locator(BOT).last.locator(".cite").first.click()
+    page.locator("#source-page img").wait_for(timeout=30_000)
+    assert "scanned-report.pdf · page 3 of 4" in page.locator("#source-caption").inner_text()
+    assert "Traceback" not in open(log).read()

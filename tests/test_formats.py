@@ -125,7 +125,7 @@ def test_pdf_that_opens_with_an_empty_password_is_read(report, report_text, tmp_
     (lambda report, tmp: make_encrypted_pdf(tmp / "secret.pdf", report_path(report, tmp)).read_bytes(),
      "secret.pdf is encrypted with a password. Save a copy without the password"),
     (lambda report, tmp: make_scanned_pdf(tmp / "secret.pdf").read_bytes(),
-     r"secret.pdf has no text layer \(a scanned PDF\?\). Run OCR on it"),
+     "secret.pdf has no text layer"),
     (lambda report, tmp: report[:len(report) // 2],
      "secret.pdf is a damaged PDF that cannot be opened"),
     (lambda report, tmp: b"PK\x03\x04 this is a zip archive, not a PDF",

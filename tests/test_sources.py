@@ -14,6 +14,7 @@ from app.pipeline import Pipeline
 from index.text import sentence_spans
 from tests.conftest import SEED, SENTENCE_2004
 from tests.documents import make_docx, make_pdf, multipage_html, page_html
+from tests.test_uploads import PAGES
 
 REPEATED = "The pumps were checked every week."
 TWO_COLUMNS = page_html(
@@ -29,7 +30,7 @@ TWO_COLUMNS = page_html(
 def library(tmp_path_factory):
     """A documents folder with a two-column PDF (running header and footer), a four-page report, a Word file
     and the seed article, indexed."""
-    from tests.test_uploads import DOCX_BLOCKS, PAGES
+    from tests.test_uploads import DOCX_BLOCKS
 
     folder = tmp_path_factory.mktemp("sources-docs")
     make_pdf(TWO_COLUMNS, folder / "survey.pdf")
@@ -159,7 +160,7 @@ def test_an_answer_names_the_files_still_being_indexed(docs, tmp_path):
         assert halfway.wait(60)
         answer = pipeline.ask("How many litres did the plant treat in March?")
         percent = round(100 * (len(chunks) // 2) / len(chunks))
-        assert answer.to_dict()["indexing"] == [{"source": "report.txt", "percent": percent}]
+        assert answer.to_dict()["indexing"] == [{"source": "report.txt", "stage": "embedding", "percent": percent}]
         assert f"report.txt is still being indexed ({percent}%); ask again when it is done" in answer.note
         with pytest.raises(DocumentError, match=r"report.txt is still being indexed \(\d+%\)"):
             pipeline.ask("How many litres?", sources=["report.txt"])
@@ -168,6 +169,32 @@ def test_an_answer_names_the_files_still_being_indexed(docs, tmp_path):
         writer.join()
     assert pipeline.indexing() == []  # no writer at work: nothing is said to be in progress
     assert pipeline.ask("Which countries joined NATO in 2004?").indexing == []
+
+
+def test_an_answer_names_a_file_still_being_read(docs, tmp_path):
+    """An upload whose reading is held at its second page (as a long OCR would be): the answer says so."""
+    pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index"))
+    pipeline.index(progress=False)
+    report = make_pdf(multipage_html(PAGES, "Eastport water report"), tmp_path / "long-report.pdf")
+    reached, finish = threading.Event(), threading.Event()
+
+    def reading(source, done, total):
+        if done == 2:
+            reached.set()
+            finish.wait(60)
+
+    uploader = threading.Thread(target=lambda: pipeline.upload([("long-report.pdf", report)], reading=reading))
+    uploader.start()
+    try:
+        assert reached.wait(60)
+        answer = pipeline.ask("How many tests did the laboratory run on treated water?")
+        assert answer.to_dict()["indexing"] == [{"source": "long-report.pdf", "stage": "reading", "percent": 50}]
+        assert "long-report.pdf is still being indexed (reading page 3 of 4); ask again when it is done" in answer.note
+    finally:
+        finish.set()
+        uploader.join()
+    assert pipeline.indexing() == []
+    assert "12,480 tests" in pipeline.ask("How many tests did the laboratory run on treated water?").text
 
 
 def test_a_table_row_keeps_its_header_and_answers_from_it(docs, tmp_path):

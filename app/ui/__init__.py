@@ -31,13 +31,15 @@ def build(pipeline: Pipeline) -> gr.Blocks:
     return demo
 
 
-def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = ()) -> None:
-    """Serves the app; with logins, the page and the API ask for one of them."""
+def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = (),
+          api_keys: list[str] = ()) -> None:
+    """Serves the app; with logins, the page and the API ask for one of them. The OpenAI-compatible /v1 routes
+    take a bearer token: one of api_keys, or a login as USER:PASSWORD."""
     settings = pipeline.settings
     demo = build(pipeline).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     try:
         demo.launch(server_name=host, server_port=port, css=CSS, js=source_panel.JS, theme=THEME, show_error=True,
                     auth=list(logins) or None, max_file_size=f"{int(settings.max_upload_mb * 1_000_000)}b",
-                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS))
+                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS, api_keys, logins))
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

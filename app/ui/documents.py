@@ -54,12 +54,21 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
         return (message, current, gr.update(choices=names, value=None), render_status(pipeline),
                 gr.update(choices=names, value=kept), chat.scope_text(pipeline, kept))
 
+    def reading_progress(progress: gr.Progress):
+        """Shows the pages of a long PDF (scanned pages are read by OCR, seconds each) as they are read."""
+        def show(source: str, done: int, total: int) -> None:
+            if total > 1:
+                progress((done, total), desc=f"Reading {source}", unit="pages")
+
+        return show
+
     def on_upload(paths: list[str] | None, chosen: list[str] | None, progress=gr.Progress()):
         paths = [Path(p) for p in paths or []]
         progress(0, desc=f"Reading {len(paths)} file(s)…")
         report_progress = lambda done, total: progress((done, total), desc="Embedding", unit="passages")  # noqa: E731
         try:
-            report = pipeline.upload([(p.name, p) for p in paths], progress=report_progress)
+            report = pipeline.upload([(p.name, p) for p in paths], progress=report_progress,
+                                     reading=reading_progress(progress))
         except AppError as exc:
             return *refreshed(render_lines([("refused", str(exc))]), chosen), None
         lines = [("added", line) for line in report.summary().splitlines() if not line.startswith("Refused")]
@@ -80,7 +89,8 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
         progress(0, desc="Reading the documents…")
         try:
             report = pipeline.index(progress=lambda done, total: progress((done, total), desc="Embedding",
-                                                                            unit="passages"), force=True)
+                                                                            unit="passages"), force=True,
+                                    reading=reading_progress(progress))
         except AppError as exc:
             return refreshed(render_lines([("refused", str(exc))]), chosen)
         return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]), chosen)

@@ -7,6 +7,7 @@ from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 
 from app.pipeline import Pipeline
+from app.ui import openai_api
 
 BUSY = ("The server is busy: its queue of waiting requests is full (--max-queue {waiting}). "
         "Try again in a moment.")
@@ -96,9 +97,10 @@ class OptionalInputs:
         await self.app(scope, replay, send)
 
 
-def app_kwargs(pipeline: Pipeline, inputs: dict[str, int]) -> dict:
-    """What Gradio passes to its FastAPI app: the extra route and the middleware. inputs: each named
-    endpoint's number of inputs."""
-    return {"routes": [health_route(pipeline)],
+def app_kwargs(pipeline: Pipeline, inputs: dict[str, int], api_keys: list[str] = (),
+               logins: list[tuple[str, str]] = ()) -> dict:
+    """What Gradio passes to its FastAPI app: the extra routes (/health, the OpenAI-compatible /v1) and the
+    middleware. inputs: each named endpoint's number of inputs; api_keys and logins: the bearer tokens /v1 takes."""
+    return {"routes": [health_route(pipeline), *openai_api.routes(pipeline, api_keys, logins)],
             "middleware": [Middleware(BusyMessage, max_queue=pipeline.settings.max_queue),
                            Middleware(OptionalInputs, inputs=inputs)]}

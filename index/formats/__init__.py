@@ -2,7 +2,7 @@
 import importlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -11,6 +11,8 @@ from index.errors import DocumentError
 # suffix → module in this package whose extract(name, data) reads it
 _FORMATS = {".pdf": "pdf", ".docx": "word", ".html": "web", ".htm": "web", ".md": "plain", ".txt": "plain"}
 SUPPORTED_SUFFIXES = tuple(_FORMATS)
+# Called with (pages read so far, pages) while a paged document is read: OCR takes seconds a page.
+PageProgress = Callable[[int, int], None]
 
 # Control characters go (except newline and tab), as do invisible marks that split words for search.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b\ufeff\ufffe\uffff]")
@@ -28,8 +30,9 @@ def is_supported(name: str) -> bool:
     return PurePath(name).suffix.lower() in _FORMATS
 
 
-def extract(name: str, data: bytes) -> Extracted:
-    """The text of a file, read by the module for its suffix; a DocumentError naming the file otherwise."""
+def extract(name: str, data: bytes, progress: PageProgress | None = None) -> Extracted:
+    """The text of a file, read by the module for its suffix; a DocumentError naming the file otherwise.
+    progress, when given, follows the pages of a PDF as they are read."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in _FORMATS:
         raise DocumentError(f"{name}: {suffix or 'files without a suffix'} cannot be read; supported types are "
@@ -37,7 +40,8 @@ def extract(name: str, data: bytes) -> Extracted:
                             "the documents folder.")
     if not data:
         raise DocumentError(f"{name} is empty (0 bytes). Add its content, or remove it from the documents folder.")
-    extracted = importlib.import_module(f"index.formats.{_FORMATS[suffix]}").extract(name, data)
+    reader = importlib.import_module(f"index.formats.{_FORMATS[suffix]}")
+    extracted = reader.extract(name, data, progress) if progress and suffix == ".pdf" else reader.extract(name, data)
     if not extracted.text.strip():
         raise DocumentError(f"{name} has no text to index. Add its content, or remove it from the documents "
                             "folder.")

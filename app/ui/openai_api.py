@@ -1,0 +1,156 @@
+"""An OpenAI-compatible chat endpoint on the app's server: `GET /v1/models` and `POST /v1/chat/completions`
+(streaming or not), so that Open WebUI, LibreChat or any OpenAI client can use the documents as a "model".
+
+The last user message is the question; earlier user and assistant turns are the conversation, read for
+follow-ups as the chat does. The reply's content is the answer with its [n] markers and a Sources list; the
+structured citations ride along in an extra "citations" field (and the whole answer in "answer").
+"""
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+
+from app import answerers
+from app.answers import Answer
+from app.errors import AppError
+from app.pipeline import Pipeline
+
+OWNER = "ask-the-documents"
+
+
+def content(answer: Answer) -> str:
+    """The answer as a chat message: its text with [n] markers, then the sources it cites."""
+    lines = [answer.text]
+    if answer.note:
+        lines += ["", f"_{answer.note}_"]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        lines += [f"[{c.n}] {c.passage.chunk.source}, {c.where}: \"{' '.join(c.quote.split())}\"" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status)
+
+
+class _Keys:
+    """The bearer tokens accepted: --api-key values and, with --auth, each login as USER:PASSWORD."""
+
+    def __init__(self, api_keys: list[str], logins: list[tuple[str, str]]):
+        self.tokens = [*api_keys, *(f"{user}:{password}" for user, password in logins)]
+
+    def refuse(self, request: Request) -> JSONResponse | None:
+        if not self.tokens:
+            return None
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and any(hmac.compare_digest(token.strip(), t) for t in self.tokens):
+            return None
+        return _error(401, "A valid API key is required: send `Authorization: Bearer KEY` with a key given to "
+                           "--api-key (or a login given to --auth, as USER:PASSWORD).", "invalid_request_error",
+                      "invalid_api_key")
+
+
+def _turns(messages: list) -> tuple[str, list[tuple[str, str]]]:
+    """The question (the last user message) and the earlier (question, answer) turns."""
+    def text(message: dict) -> str:
+        body = message.get("content")
+        if isinstance(body, list):  # content parts: keep the text ones
+            body = " ".join(part.get("text", "") for part in body if isinstance(part, dict))
+        return body if isinstance(body, str) else ""
+
+    said = [(m.get("role"), text(m)) for m in messages if isinstance(m, dict)]
+    users = [i for i, (role, _) in enumerate(said) if role == "user"]
+    if not users:
+        raise AppError("messages holds no user message: send the question as {\"role\": \"user\", \"content\": …}.")
+    history, question = [], None
+    for role, body in said[:users[-1]]:
+        if role == "user":
+            question = body
+        elif role == "assistant" and question is not None:
+            history.append((question, body.split("\n\nSources:")[0]))
+            question = None
+    return said[users[-1]][1], history
+
+
+def routes(pipeline: Pipeline, api_keys: list[str] = (), logins: list[tuple[str, str]] = ()) -> list[APIRoute]:
+    keys = _Keys(list(api_keys), list(logins))
+
+    def model_ids() -> list[str]:
+        return list(dict.fromkeys([pipeline.settings.answerer, answerers.DEFAULT]))
+
+    def models(request: Request):
+        if refused := keys.refuse(request):
+            return refused
+        return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": OWNER}
+                                           for name in model_ids()]}
+
+    async def chat_completions(request: Request):
+        if refused := keys.refuse(request):
+            return refused
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "The body is not JSON: send {\"model\": …, \"messages\": […]}.", "invalid_request_error")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return _error(400, "messages is missing: send {\"model\": …, \"messages\": [{\"role\": \"user\", "
+                               "\"content\": …}]}.", "invalid_request_error")
+        model = str(body.get("model") or pipeline.settings.answerer)
+        if model not in model_ids():  # only the configured answerers: a client cannot point the app at other LLMs
+            return _error(404, f"The model '{model}' is not served here; choose one of {', '.join(model_ids())} "
+                               "(GET /v1/models lists them).", "invalid_request_error", "model_not_found")
+        try:
+            question, history = _turns(body["messages"])
+        except AppError as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        sources = body.get("sources") if isinstance(body.get("sources"), list) else None
+        reply_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if body.get("stream"):
+            return StreamingResponse(_stream(pipeline, question, history, model, sources, reply_id, created),
+                                     media_type="text/event-stream")
+        try:
+            answer = pipeline.ask(question, history, model, sources)
+        except AppError as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        text = content(answer)
+        return {"id": reply_id, "object": "chat.completion", "created": created, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "stop", "logprobs": None}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "citations": [c.to_dict() for c in answer.citations], "answer": answer.to_dict()}
+
+    return [APIRoute("/v1/models", models, methods=["GET"], summary="The answerers, as OpenAI models"),
+            APIRoute("/v1/chat/completions", chat_completions, methods=["POST"],
+                     summary="An answer with citations, as an OpenAI chat completion")]
+
+
+def _stream(pipeline: Pipeline, question: str, history: list, model: str, sources: list | None, reply_id: str,
+            created: int) -> Iterator[str]:
+    """Server-sent events in OpenAI's chunk shape: the answer's text as it grows, then the sources and the
+    citations, then [DONE]. An error after the stream has started is sent as an error event."""
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        data = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    sent = ""
+    try:
+        for item in pipeline.stream(question, history, model, sources):
+            if isinstance(item, Answer):
+                text = content(item)
+                rest = text[len(sent):] if text.startswith(sent) else "\n\n" + text
+                yield chunk({"content": rest})
+                yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations], answer=item.to_dict())
+            else:
+                grown = item[len(sent):] if item.startswith(sent) else item
+                sent = item if item.startswith(sent) else sent + item
+                if grown:
+                    yield chunk({"content": grown})
+    except AppError as exc:
+        yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'invalid_request_error'}})}\n\n"
+    yield "data: [DONE]\n\n"
