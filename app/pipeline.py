@@ -58,6 +58,8 @@ class Pipeline:
             fallback = None if name == "extractive" else self.answerer_for("extractive")
             self._answerers[name] = answerers.get(name, self.embedder, self.settings.llm_timeout,
                                                    self.settings.min_confidence, fallback, self.settings.reader)
+            if hasattr(self._answerers[name], "stored_vectors"):  # the extractive answerer reads kept sentences
+                self._answerers[name].stored_vectors = self.store.sentence_vectors
         return self._answerers[name]
 
     def index(self, paths: list[Path] | None = None, progress: bool | Progress = True,
@@ -67,7 +69,7 @@ class Pipeline:
         try:
             with self._writing():
                 return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force,
-                            self._following(reading))
+                            self._following(reading), self.settings.sentence_vectors)
         finally:
             with self._reading_lock:
                 self._reading.clear()
@@ -143,7 +145,7 @@ class Pipeline:
             for stored, (_, data) in accepted.items():
                 placed.write(docs / stored, data)
             write(self.store, self.embedder, self.chunker, [doc for doc, _ in accepted.values()], records,
-                  indexed, progress)
+                  indexed, progress, sentences=self.settings.sentence_vectors)
         except BaseException:
             placed.undo()  # the folder as it was; the index follows it, or redoes it at the next sync
             try:

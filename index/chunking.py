@@ -4,8 +4,6 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from index.loading import Document
 from index.text import ends_sentence, fold
 
@@ -73,16 +71,25 @@ class Chunker:
     def __init__(self, count_tokens: Callable[[str], int], params: ChunkingParams = ChunkingParams()):
         self.count_tokens = count_tokens
         self.params = params
-        self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=params.split_tokens,
-            chunk_overlap=0,
-            length_function=count_tokens,
-            separators=[r"(?<=[.!?…])\s+", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""],
-            is_separator_regex=True,
-            keep_separator="end",
-            add_start_index=True,
-            strip_whitespace=True,
-        )
+        self._made = None
+
+    @property
+    def _splitter(self):
+        """LangChain's splitter, made at first use: importing it takes a second that answering never needs."""
+        if self._made is None:
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            self._made = RecursiveCharacterTextSplitter(
+                chunk_size=self.params.split_tokens,
+                chunk_overlap=0,
+                length_function=self.count_tokens,
+                separators=[r"(?<=[.!?…])\s+", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""],
+                is_separator_regex=True,
+                keep_separator="end",
+                add_start_index=True,
+                strip_whitespace=True,
+            )
+        return self._made
 
     def _pieces(self, text: str, start: int, end: int, size: Callable[[tuple[int, int]], int]
                 ) -> list[tuple[int, int]]:

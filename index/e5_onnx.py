@@ -1,4 +1,5 @@
 """multilingual-e5-small run by onnxruntime from a converted folder: tokenizers and numpy, no torch."""
+import functools
 import json
 import unicodedata
 from pathlib import Path
@@ -15,16 +16,25 @@ PREFIXES = {"query": "query: ", "passage": "passage: "}
 MAX_BATCH_TOKENS = 512
 
 
+@functools.lru_cache(maxsize=4)
+def tokenizer(folder: Path):
+    """The folder's tokenizer, without padding or truncation, loaded once per process: parsing its 250,000
+    pieces takes most of a second, and the embedder, the reader and token counting all read with it."""
+    from tokenizers import Tokenizer
+
+    found = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    found.no_padding()
+    found.no_truncation()
+    return found
+
+
 class OnnxE5:
     """One converted model ('q4' or 'int8'); safe to call from several threads at once."""
 
     def __init__(self, folder: Path, engine: str):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer.no_truncation()
+        self._tokenizer = tokenizer(folder)
         config = _read_config(folder)
         self.window = config["max_position_embeddings"] - 2
         self.dim = config["hidden_size"]

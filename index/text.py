@@ -92,3 +92,10 @@ def without_prompt(text: str, start: int, end: int) -> tuple[int, int]:
     """The span with an interactive prompt's marks (">>> ", "... ", "$ ") at its start left off."""
     found = _PROMPT.match(text, start, end)
     return (found.end(), end) if found else (start, end)
+
+
+def answer_sentences(text: str) -> list[tuple[int, int]]:
+    """The sentences of a passage that can answer: headings left out, a leading prompt ("Q:") cut off. The
+    extractive answerer scores these, and the index keeps their vectors."""
+    kept = [without_prompt(text, s, e) for s, e in sentence_spans(text) if not is_heading(text, s, e)]
+    return [(s, e) for s, e in kept if e > s]

@@ -5,6 +5,7 @@ character error rate against the printed text and its seconds per page, measured
 Needs the engines it compares against: pip install -r scripts/requirements-compare.txt
 """
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -101,6 +102,8 @@ def main() -> None:
     candidates = engines()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        fresh = itertools.count()  # a page is never found read before: each run reads it by OCR
+        pdf._ocr_file = lambda key, number: Path(tmp) / "ocr" / f"{next(fresh)}.json"
         cases = []
         for language, text in texts().items():
             printed = make_pdf(page_html(paragraphs_html(text)), Path(tmp) / f"{language}.pdf", header_footer=False)

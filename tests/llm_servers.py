@@ -29,14 +29,11 @@ def reply_for(prompt: str, behaviour: str) -> str:
     return sentence.rstrip(".") + marker + "."
 
 
-class FakeLLMServer:
-    """behaviour: answer, bad-citation, no-citation, slow, hang, error, unknown-model, malformed."""
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 for a stand-in: each POST's JSON body is recorded, then handed to handle()."""
 
-    def __init__(self, behaviour: str = "answer"):
-        self.behaviour = behaviour
+    def __init__(self):
         self.requests: list[dict] = []
-        self.disconnected = threading.Event()  # a streaming client went away mid-answer
-        self.release = threading.Event()  # ends a hanging reply at shutdown
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,10 +49,34 @@ class FakeLLMServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    def handle(self, http, body: dict) -> None:
+        raise NotImplementedError
+
     def close(self):
-        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    @staticmethod
+    def send(http, status: int, text: str):
+        http.send_response(status)
+        http.send_header("Content-Type", "application/json")
+        http.send_header("Content-Length", str(len(text.encode())))
+        http.end_headers()
+        http.wfile.write(text.encode())
+
+
+class FakeLLMServer(LoopbackServer):
+    """behaviour: answer, bad-citation, no-citation, slow, hang, error, unknown-model, malformed."""
+
+    def __init__(self, behaviour: str = "answer"):
+        self.behaviour = behaviour
+        self.disconnected = threading.Event()  # a streaming client went away mid-answer
+        self.release = threading.Event()  # ends a hanging reply at shutdown
+        super().__init__()
+
+    def close(self):
+        self.release.set()
+        super().close()
 
     def handle(self, http, body):
         ollama = http.path == "/api/chat"
@@ -106,11 +127,3 @@ class FakeLLMServer:
         return "data: " + json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                                       "choices": [{"index": 0, "delta": {"content": text},
                                                    "finish_reason": None}]}) + "\n\n"
-
-    @staticmethod
-    def send(http, status: int, text: str):
-        http.send_response(status)
-        http.send_header("Content-Type", "application/json")
-        http.send_header("Content-Length", str(len(text.encode())))
-        http.end_headers()
-        http.wfile.write(text.encode())

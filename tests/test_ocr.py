@@ -23,6 +23,14 @@ SCANNED_PAGES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def ocr_cache(tmp_path, monkeypatch):
+    """Each test with empty OCR caches: the memory one, and the folder of pages read before (in tmp_path)."""
+    pdf._ocr_cache.clear()
+    monkeypatch.setattr(pdf, "_ocr_file", lambda key, number: tmp_path / "ocr" / f"{key[:40]}-{number}.json")
+    return tmp_path / "ocr"
+
+
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ocr")
@@ -68,6 +76,8 @@ def test_only_the_pages_without_a_text_layer_are_read_by_ocr(printed, tmp_path, 
     assert len(calls) == 1
     assert found.text.index("Kläranlage") > found.pages[1] > found.text.index("kilometri")
     assert found.text.index("Marlow") > found.pages[2]
+    pdf._ocr_cache.clear()  # as after a restart: the page is not read by OCR again
+    assert extract("mixed.pdf", scan.read_bytes()) == found and len(calls) == 1
 
 
 def test_without_ocr_a_scanned_pdf_says_how_to_enable_it(printed, tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ in bold within them; no LLM."""
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from app.answerers.reader import Reader
 from app.answers import Answer, AnswerSpan, Citation, Passage
 from index.embeddings import Embedder
 from index.language import detect, may_be
-from index.text import is_heading, sentence_spans, without_prompt
+from index.text import answer_sentences
 
 # Made by scripts/train_answer_ranker.py, which also says on which articles it was fitted and tested.
 RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
@@ -96,16 +97,23 @@ class ExtractiveAnswerer(Answerer):
         # documents' language: a model per embedding model and language relation. A model the file does not
         # calibrate gets a steep line through its own threshold on the sentence evidence.
         fallback = {"weights": [100.0, 0.0, -2.0], "bias": -100.0 * embedder.answer_threshold}
-        self.calibration = self.ranker.abstention.get(embedder.model_id, {"same": fallback, "cross": fallback})
+        self.calibration = self.ranker.abstention.get(embedder.calibrated_as or embedder.model_id,
+                                                      {"same": fallback, "cross": fallback})
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
+        # Looks sentence vectors up in the index (ChunkStore.sentence_vectors), when the index keeps them
+        self.stored_vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = None
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
+        """The sentences' vectors: remembered, else kept by the index (when it keeps them), else embedded now."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             if len(self._cache) + len(missing) > self._cache_size:
                 self._cache.clear()
-            for text, vector in zip(missing, self.embedder.embed_documents(missing)):
+            stored = self.stored_vectors(missing) if self.stored_vectors else {}
+            self._cache.update((text, np.asarray(vector, dtype=np.float32)) for text, vector in stored.items())
+            missing = [t for t in missing if t not in stored]
+            for text, vector in zip(missing, self.embedder.embed_documents(missing) if missing else []):
                 self._cache[text] = np.asarray(vector, dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
@@ -114,8 +122,7 @@ class ExtractiveAnswerer(Answerer):
         spans, found = [], []
         for i, p in enumerate(passages):
             text = p.chunk.text
-            kept = [without_prompt(text, s, e) for s, e in sentence_spans(text) if not is_heading(text, s, e)]
-            kept = [(s, e) for s, e in kept if e > s]
+            kept = answer_sentences(text)
             spans += [(i, s, e) for s, e in kept]
             found += [(i, n, p.chunk.text[s:e]) for n, (s, e) in enumerate(kept)]
         if not spans:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import e5_convert
+from index import e5_convert, e5_onnx
 
 # Made by scripts/train_reader.py, which also says in reader.json what it was fitted on.
 WEIGHTS_FILE = Path(__file__).with_name("reader.safetensors")
@@ -109,14 +109,12 @@ class Reader:
 
     def __init__(self, weights: Path = WEIGHTS_FILE):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         meta = json.loads(weights.with_name(META_FILE.name).read_text(encoding="utf-8"))
         self.max_tokens = int(meta["max_tokens"])
         folder = e5_convert.prepared("q4")
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer.no_truncation()  # windows are cut here, so the question and the text are measured apart
+        # the embedder's tokenizer, without truncation: windows are cut here, the question and the text measured apart
+        self._tokenizer = e5_onnx.tokenizer(folder)
         self._bos, self._eos = self._tokenizer.token_to_id("<s>"), self._tokenizer.token_to_id("</s>")
         self._pad = self._tokenizer.token_to_id("<pad>")
         options = ort.SessionOptions()

@@ -1,14 +1,18 @@
 """Chat models by name: `ollama:MODEL`, `openai:MODEL@BASE_URL`, `hf:PATH`, `llamacpp:PATH.gguf`."""
+from __future__ import annotations
+
 import importlib
 from dataclasses import dataclass
-
-from langchain_core.language_models import BaseLanguageModel
+from typing import TYPE_CHECKING
 
 from app.errors import MissingDependencyError, UnknownModelError
 
 FORMS = ("ollama:MODEL", "openai:MODEL@BASE_URL", "hf:PATH", "llamacpp:PATH.gguf")
 ANSWERER_FORMS = f"extractive (default, no LLM), {', '.join(FORMS)}"
 DEFAULT_TIMEOUT = 60.0
+
+if TYPE_CHECKING:  # LangChain's language-model modules take a second to import; only LLM answerers need them
+    from langchain_core.language_models import BaseLanguageModel
 
 
 @dataclass(frozen=True)

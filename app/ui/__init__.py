@@ -8,6 +8,7 @@ import gradio as gr  # noqa: E402
 from app.errors import AppError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.ui import api, chat, documents, server, source_panel  # noqa: E402
+from app.ui.keys import BearerKeys  # noqa: E402
 
 CSS = chat.CSS + documents.CSS + source_panel.CSS
 
@@ -32,14 +33,15 @@ def build(pipeline: Pipeline) -> gr.Blocks:
 
 
 def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = (),
-          api_keys: list[str] = ()) -> None:
+          api_keys: list[str] = (), mcp: bool = False) -> None:
     """Serves the app; with logins, the page and the API ask for one of them. The OpenAI-compatible /v1 routes
-    take a bearer token: one of api_keys, or a login as USER:PASSWORD."""
+    and, with mcp, the MCP server take a bearer token: one of api_keys, or a login as USER:PASSWORD."""
     settings = pipeline.settings
     demo = build(pipeline).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     try:
         demo.launch(server_name=host, server_port=port, css=CSS, js=source_panel.JS, theme=THEME, show_error=True,
                     auth=list(logins) or None, max_file_size=f"{int(settings.max_upload_mb * 1_000_000)}b",
-                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS, api_keys, logins))
+                    mcp_server=mcp,
+                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS, BearerKeys(api_keys, logins), api.MCP_TOOLS))
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

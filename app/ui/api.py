@@ -1,5 +1,7 @@
 """The named HTTP endpoints: /ask, /ask_llm, /source, /upload, /documents and /delete, over the Pipeline's methods."""
+import functools
 import inspect
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -10,6 +12,8 @@ from app.pipeline import Pipeline
 
 # Each named endpoint's number of inputs, for calls over plain HTTP that leave the optional last ones out
 INPUTS: dict[str, int] = {}
+# The tools MCP clients see: reading only. Uploading and deleting stay in the page and the HTTP API.
+MCP_TOOLS = ["ask", "documents"]
 
 
 def _endpoint(fn, name: str) -> None:
@@ -17,10 +21,32 @@ def _endpoint(fn, name: str) -> None:
     INPUTS[name] = len(inspect.signature(fn).parameters)
 
 
+def _as_json_text(fn):
+    """fn for MCP clients: its result as JSON text (Gradio would hand them Python's repr of a dict)."""
+    @functools.wraps(fn)
+    def tool(*args, **kwargs) -> str:
+        return json.dumps(fn(*args, **kwargs), ensure_ascii=False)
+
+    tool.__signature__ = inspect.signature(fn).replace(return_annotation=str)
+    tool.__annotations__ = {**fn.__annotations__, "return": str}
+    return tool
+
+
 def build(pipeline: Pipeline) -> None:
     def ask(question: str, sources: list[str] | None = None) -> dict:
-        """Answers a question over the indexed documents: the answer, and the passages it cites.
-        sources (optional): the names of the documents to search, as /documents lists them; all when empty."""
+        """Answers a question from the indexed documents (reports, articles, manuals the user added), quoting
+        the sentence that answers it, with citations: each cited passage's source file, page (for PDFs), the quoted
+        sentence and its score, and a confidence from 0 to 1. When the documents do not answer, "abstained" is
+        true and the answer says so: do not answer from elsewhere then. Ask one question at a time, in English
+        or Romanian; call `documents` first to see what can be asked about.
+
+        Args:
+            question: the question, in full (up to 2,000 characters), e.g. "Which countries joined NATO in 2004?"
+            sources: only these documents are searched, by their names as `documents` lists them; all when empty
+        Returns:
+            {"answer", "abstained", "confidence", "span" (the exact answer), "citations": [{"n", "source", "page",
+            "text", "quote": {"text", "start", "end"}, "score"}], "searched", "indexing"}
+        """
         return ask_llm(question, "", sources)
 
     def ask_llm(question: str, llm: str, sources: list[str] | None = None) -> dict:
@@ -42,7 +68,12 @@ def build(pipeline: Pipeline) -> None:
             raise gr.Error(str(exc), print_exception=False) from None
 
     def documents() -> list[dict]:
-        """The indexed documents: source, type, pages, passages, indexed_at."""
+        """Lists the documents that `ask` answers from: each one's source name (to pass to `ask` as sources),
+        type (pdf, docx, html, markdown, text), pages, number of passages and when it was indexed.
+
+        Returns:
+            [{"source", "type", "pages", "passages", "indexed_at"}]
+        """
         return [record.to_dict() for record in pipeline.documents()]
 
     def delete(source: str) -> dict:
@@ -60,6 +91,11 @@ def build(pipeline: Pipeline) -> None:
         except AppError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
+    # The MCP tools first: Gradio names a tool by its function, and the first endpoint of a function gets the plain
+    # name. They run outside the queue, because Gradio's queued path calls the app back over HTTP without the
+    # login that --auth asks for; the MCP route has its own (app.ui.server.McpGate).
+    for fn in (ask, documents):
+        gr.api(_as_json_text(fn), api_name=f"mcp_{fn.__name__}", queue=False)
     for fn in (ask, ask_llm, source, documents, delete):
         _endpoint(fn, fn.__name__)
     # A file endpoint goes through a File component, which accepts only files uploaded to this server.

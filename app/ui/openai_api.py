@@ -5,7 +5,6 @@ The last user message is the question; earlier user and assistant turns are the 
 follow-ups as the chat does. The reply's content is the answer with its [n] markers and a Sources list; the
 structured citations ride along in an extra "citations" field (and the whole answer in "answer").
 """
-import hmac
 import json
 import time
 import uuid
@@ -19,6 +18,7 @@ from app import answerers
 from app.answers import Answer
 from app.errors import AppError
 from app.pipeline import Pipeline
+from app.ui.keys import REFUSAL, BearerKeys
 
 OWNER = "ask-the-documents"
 
@@ -36,23 +36,6 @@ def content(answer: Answer) -> str:
 
 def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status)
-
-
-class _Keys:
-    """The bearer tokens accepted: --api-key values and, with --auth, each login as USER:PASSWORD."""
-
-    def __init__(self, api_keys: list[str], logins: list[tuple[str, str]]):
-        self.tokens = [*api_keys, *(f"{user}:{password}" for user, password in logins)]
-
-    def refuse(self, request: Request) -> JSONResponse | None:
-        if not self.tokens:
-            return None
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and any(hmac.compare_digest(token.strip(), t) for t in self.tokens):
-            return None
-        return _error(401, "A valid API key is required: send `Authorization: Bearer KEY` with a key given to "
-                           "--api-key (or a login given to --auth, as USER:PASSWORD).", "invalid_request_error",
-                      "invalid_api_key")
 
 
 def _turns(messages: list) -> tuple[str, list[tuple[str, str]]]:
@@ -77,20 +60,23 @@ def _turns(messages: list) -> tuple[str, list[tuple[str, str]]]:
     return said[users[-1]][1], history
 
 
-def routes(pipeline: Pipeline, api_keys: list[str] = (), logins: list[tuple[str, str]] = ()) -> list[APIRoute]:
-    keys = _Keys(list(api_keys), list(logins))
+def routes(pipeline: Pipeline, keys: BearerKeys) -> list[APIRoute]:
+    def refuse(request: Request) -> JSONResponse | None:
+        if keys.allows(request.headers.get("authorization", "")):
+            return None
+        return _error(401, REFUSAL, "invalid_request_error", "invalid_api_key")
 
     def model_ids() -> list[str]:
         return list(dict.fromkeys([pipeline.settings.answerer, answerers.DEFAULT]))
 
     def models(request: Request):
-        if refused := keys.refuse(request):
+        if refused := refuse(request):
             return refused
         return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": OWNER}
                                            for name in model_ids()]}
 
     async def chat_completions(request: Request):
-        if refused := keys.refuse(request):
+        if refused := refuse(request):
             return refused
         try:
             body = await request.json()

@@ -2,13 +2,16 @@
 endpoint inputs over plain HTTP."""
 import json
 import re
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 
 from app.pipeline import Pipeline
 from app.ui import openai_api
+from app.ui.keys import REFUSAL, BearerKeys
 
+MCP_PATH = "/gradio_api/mcp"
 BUSY = ("The server is busy: its queue of waiting requests is full (--max-queue {waiting}). "
         "Try again in a moment.")
 
@@ -97,10 +100,33 @@ class OptionalInputs:
         await self.app(scope, replay, send)
 
 
-def app_kwargs(pipeline: Pipeline, inputs: dict[str, int], api_keys: list[str] = (),
-               logins: list[tuple[str, str]] = ()) -> dict:
+class McpGate:
+    """The MCP routes (/gradio_api/mcp…): only the tools named, listed and callable (Gradio's own `?tools=`
+    selection, set on every request whatever the client asked), and a bearer token when keys are set."""
+
+    def __init__(self, app, tools: list[str], keys: BearerKeys):
+        self.app, self.tools, self.keys = app, tools, keys
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(MCP_PATH):
+            return await self.app(scope, receive, send)
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        if not self.keys.allows(headers.get("authorization", "")):
+            body = json.dumps({"error": REFUSAL}).encode()
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode()) if k != "tools"]
+        scope = dict(scope, query_string=urlencode([*query, ("tools", ",".join(self.tools))]).encode())
+        await self.app(scope, receive, send)
+
+
+def app_kwargs(pipeline: Pipeline, inputs: dict[str, int], keys: BearerKeys, mcp_tools: list[str] = ()) -> dict:
     """What Gradio passes to its FastAPI app: the extra routes (/health, the OpenAI-compatible /v1) and the
-    middleware. inputs: each named endpoint's number of inputs; api_keys and logins: the bearer tokens /v1 takes."""
-    return {"routes": [health_route(pipeline), *openai_api.routes(pipeline, api_keys, logins)],
+    middleware. inputs: each named endpoint's number of inputs; keys: the bearer tokens /v1 and MCP take;
+    mcp_tools: the endpoints MCP clients see as tools."""
+    return {"routes": [health_route(pipeline), *openai_api.routes(pipeline, keys)],
             "middleware": [Middleware(BusyMessage, max_queue=pipeline.settings.max_queue),
-                           Middleware(OptionalInputs, inputs=inputs)]}
+                           Middleware(OptionalInputs, inputs=inputs),
+                           Middleware(McpGate, tools=list(mcp_tools), keys=keys)]}

@@ -2,12 +2,15 @@
 joined into paragraphs."""
 import hashlib
 import io
+import json
 import logging
+import os
 import re
 import statistics
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -264,12 +267,36 @@ def _row_line(text: str, cells: list[tuple[float, float, float, float]], table: 
                 table=table)
 
 
+def _ocr_file(key: str, number: int) -> Path:
+    from index.e5_convert import cache_dir
+
+    return cache_dir() / "ocr" / f"{key[:40]}-{number}.json"
+
+
+def _remember(key: str, number: int, lines: list[Line]) -> None:
+    with _ocr_lock:
+        _ocr_cache[(key, number)] = lines
+        while len(_ocr_cache) > _OCR_PAGES:
+            _ocr_cache.popitem(last=False)
+
+
 def _ocr_lines(document, number: int, key: str) -> list[Line]:
-    """The lines OCR reads on a page, with each character's box in PDF points (kept for the next call)."""
+    """The lines OCR reads on a page, with each character's box in PDF points. Kept in memory and in the app's
+    cache folder (RAG_MODEL_CACHE/ocr, by the file's digest), so that a page is read by OCR once, not again when
+    its citation is opened after a restart."""
     with _ocr_lock:
         if (key, number) in _ocr_cache:
             _ocr_cache.move_to_end((key, number))
             return _ocr_cache[(key, number)]
+    saved = _ocr_file(key, number)
+    try:
+        lines = [Line(**{**item, "boxes": tuple(tuple(b) if b else None for b in item["boxes"])})
+                 for item in json.loads(saved.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    else:
+        _remember(key, number, lines)
+        return lines
     scale = ocr.DPI / 72
     with PDFIUM:
         page = document[number]
@@ -295,10 +322,14 @@ def _ocr_lines(document, number: int, key: str) -> list[Line]:
         if text.strip():
             lines.append(Line(text, left + line.words[0].left / scale, left + line.words[-1].right / scale,
                               top - line.baseline / scale, size, boxes=tuple(boxes)))
-    with _ocr_lock:
-        _ocr_cache[(key, number)] = lines
-        while len(_ocr_cache) > _OCR_PAGES:
-            _ocr_cache.popitem(last=False)
+    _remember(key, number, lines)
+    try:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        partial = saved.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(json.dumps([asdict(line) for line in lines]), encoding="utf-8")
+        os.replace(partial, saved)
+    except OSError as exc:  # a read-only cache: the page is read again next time
+        log.warning("OCR of page %d not kept in %s: %s", number + 1, saved.parent, exc)
     return lines
 
 
