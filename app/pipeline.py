@@ -66,13 +66,20 @@ class Pipeline:
               force: bool = False, reading: Reading | None = None) -> IndexReport:
         """Brings the index in line with the documents folder; with force, every file is embedded again.
         reading, when given, follows the pages of each file as it is read."""
+        follow, seen = self._following(reading), set()
+
+        def pages(source: str, done: int, total: int) -> None:
+            seen.add(source)
+            follow(source, done, total)
+
         try:
             with self._writing():
                 return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force,
-                            self._following(reading), self.settings.sentence_vectors)
+                            pages, self.settings.sentence_vectors)
         finally:
-            with self._reading_lock:
-                self._reading.clear()
+            with self._reading_lock:  # a file that failed to read is no longer being read
+                for source in seen:
+                    self._reading.pop(source, None)
 
     def _following(self, reading: Reading | None) -> Reading:
         """A page counter that also tells questions asked meanwhile which files are still being read."""

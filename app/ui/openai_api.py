@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from app import answerers
 from app.answers import Answer
@@ -30,7 +31,8 @@ def content(answer: Answer) -> str:
         lines += ["", f"_{answer.note}_"]
     if answer.citations:
         lines += ["", "Sources:"]
-        lines += [f"[{c.n}] {c.passage.chunk.source}, {c.where}: \"{' '.join(c.quote.split())}\"" for c in answer.citations]
+        lines += [f"[{c.n}] {c.passage.chunk.source}, {c.where}: \"{' '.join(c.quote.split())}\""
+                  for c in answer.citations]
     return "\n".join(lines)
 
 
@@ -98,8 +100,8 @@ def routes(pipeline: Pipeline, keys: BearerKeys) -> list[APIRoute]:
         if body.get("stream"):
             return StreamingResponse(_stream(pipeline, question, history, model, sources, reply_id, created),
                                      media_type="text/event-stream")
-        try:
-            answer = pipeline.ask(question, history, model, sources)
+        try:  # in a worker thread: an answer takes a while, and the server's other requests go on meanwhile
+            answer = await run_in_threadpool(pipeline.ask, question, history, model, sources)
         except AppError as exc:
             return _error(400, str(exc), "invalid_request_error")
         text = content(answer)
