@@ -12,7 +12,7 @@ from app.errors import AppError
 from app.llm import ANSWERER_FORMS
 from app.xquad import DEFAULT_SOURCE, LANGUAGES
 
-COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "eval", "xquad", "bench")
+COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "export", "import", "eval", "xquad", "bench")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -52,6 +52,12 @@ def _common() -> argparse.ArgumentParser:
                         help="longest paragraph kept as one passage, in tokens (default: %(default)s)")
     common.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
                         help="largest file accepted by an upload or `add`, in MB (default: %(default)g)")
+    common.add_argument("--read-timeout", type=float, default=defaults.read_timeout,
+                        help="seconds a file may take to read before it is refused; a PDF gets them for each page "
+                             "(default: %(default)g)")
+    common.add_argument("--read-memory-mb", type=float, default=defaults.read_memory_mb,
+                        help="memory the process reading a file may use, in MB; a file that needs more is refused "
+                             "(default: %(default)g)")
     common.add_argument("--lock-timeout", type=float, default=defaults.lock_timeout,
                         help="seconds to wait while another process writes the index (default: %(default)g)")
     return common
@@ -105,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Copy files into the documents folder (under safe names) and index them; "
                                      "each refused file is reported with the reason.")
     add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    export = sub.add_parser("export", parents=[common], help="write the index and its documents to one file",
+                            description="Write the documents, their passages and vectors, and the file records to "
+                                        "one archive, to import elsewhere without embedding again.")
+    export.add_argument("file", type=Path, metavar="FILE", help="the archive to write, e.g. index.zip")
+    load = sub.add_parser("import", parents=[common], help="load an exported index, embedding nothing",
+                          description="Load an archive made by `export` into an empty index (--index-dir, or "
+                                      "--chroma-url and --collection) and its documents into --docs.")
+    load.add_argument("file", type=Path, metavar="FILE")
     documents = sub.add_parser("documents", parents=[common], help="list the indexed documents")
     documents.add_argument("--json", action="store_true", help="a JSON list")
     remove = sub.add_parser("remove", parents=[common], help="remove documents from --docs and the index")
@@ -184,6 +198,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     min_confidence=args.min_confidence, reader=args.reader == "on",
                     sentence_vectors=args.sentence_vectors == "on",
                     collection=args.collection, lock_timeout=args.lock_timeout,
+                    read_timeout=args.read_timeout, read_memory_mb=args.read_memory_mb,
                     **{key: getattr(args, key) for key in ("concurrency", "max_queue") if hasattr(args, key)})
 
 
@@ -287,6 +302,23 @@ def cmd_add(args) -> int:
     print(report.summary())
     print(pipeline.status())
     return 1 if report.refused else 0
+
+
+def cmd_export(args) -> int:
+    pipeline = _open(args)
+    print(pipeline.export_index(args.file).summary("Wrote"))
+    return 0
+
+
+def cmd_import(args) -> int:
+    from app.pipeline import Pipeline
+
+    if not args.file.is_file():
+        raise AppError(f"No file at {args.file}.")
+    pipeline = Pipeline(settings_from(args))
+    print(pipeline.import_index(args.file).summary("Imported"))
+    print(pipeline.status())
+    return 0
 
 
 def cmd_documents(args) -> int:

@@ -5,6 +5,7 @@ from pathlib import Path
 from app import answerers, llm
 from index import embeddings
 from index.chunking import ChunkingParams
+from index.worker import ReadLimits
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,12 @@ class Settings:
     sentence_vectors: bool = False  # the passages' sentences embedded at indexing, not at question time
     chunk_tokens: int = ChunkingParams.max_tokens  # a paragraph up to this size stays one passage
     max_upload_mb: float = 20.0  # larger uploaded files are refused
+    read_timeout: float = ReadLimits.seconds  # seconds a file (a PDF: each page) may take to read
+    read_memory_mb: float = ReadLimits.memory_mb  # memory the process reading a file may use
     lock_timeout: float = 600.0  # seconds to wait for another process writing the same index
     concurrency: int = 2  # requests of each kind (questions, uploads, …) worked on at once by `serve`
     max_queue: int = 64  # requests waiting in `serve`'s queue; past it, a request is told the server is busy
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        return ReadLimits(self.read_timeout, self.read_memory_mb)

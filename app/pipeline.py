@@ -15,9 +15,9 @@ from app.config import Settings
 from app.errors import AppError, DocumentError, QuestionError, StoreError
 from app.retrieval import Retriever
 from app.sources import Sources
-from index import embeddings, formats, loading, uploads
+from index import archive, embeddings, formats, loading, uploads
 from index.chunking import Chunker, ChunkingParams
-from index.indexer import IndexReport, Progress, Reading, sync, write
+from index.indexer import IndexReport, Progress, ReadAhead, Reading, sync, write
 from index.lock import WriteLock
 from index.store import WRITTEN_MARK, ChunkStore, FileRecord, Indexing, open_client
 
@@ -44,8 +44,11 @@ class Pipeline:
                                 engine=self.embedder.engine)
         mark = None if settings.chroma_url else settings.index_dir / WRITTEN_MARK
         self._writing = WriteLock(_lock_path(settings, corpus), settings.lock_timeout, mark)
+        if self.store.earlier_format():  # an index an earlier release wrote: upgraded, not embedded again
+            with self._writing():
+                self.store.upgrade()
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
-        self.sources = Sources(settings.docs, self.store)
+        self.sources = Sources(settings.docs, self.store, settings.read_limits)
         self._answerers: dict[str, answerers.Answerer] = {}
         self.answerer = self.answerer_for(settings.answerer)
         self._reading: dict[str, Indexing] = {}  # files this process is reading now, by name
@@ -75,7 +78,7 @@ class Pipeline:
         try:
             with self._writing():
                 return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force,
-                            pages, self.settings.sentence_vectors)
+                            pages, self.settings.sentence_vectors, self.settings.read_limits)
         finally:
             with self._reading_lock:  # a file that failed to read is no longer being read
                 for source in seen:
@@ -106,25 +109,27 @@ class Pipeline:
         if len(files) > MAX_UPLOAD_FILES:
             raise DocumentError(f"{len(files)} files in one upload; the limit is {MAX_UPLOAD_FILES}. "
                                 "Upload them in smaller groups.")
-        accepted: dict[str, tuple[loading.Document, bytes]] = {}
+        chosen: dict[str, tuple[str, Path]] = {}  # stored name → (name as uploaded, its bytes' path)
         for name, path in files:
             stored = uploads.safe_name(name)
+            if stored in chosen:
+                report.refused.append({"name": name, "reason": f"{name}: another file of this upload has the name "
+                                                               f"{stored}; rename one of them."})
+            else:
+                chosen[stored] = (name, path)
+
+        def read(stored: str) -> tuple[str, tuple[loading.Document, bytes] | DocumentError]:
             try:
-                if stored in accepted:
-                    raise DocumentError(f"{name}: another file of this upload has the name {stored}; "
-                                        "rename one of them.")
-                accepted[stored] = self._read_upload(stored, path, reading)
+                return stored, self._read_upload(stored, chosen[stored][1], reading)
             except DocumentError as exc:
-                report.refused.append({"name": name, "reason": str(exc)})
-                continue
+                return stored, exc
             finally:
                 with self._reading_lock:
                     self._reading.pop(stored, None)
-            if stored != name:
-                report.renamed[name] = stored
-        if accepted:
+
+        if chosen:
             with self._writing():
-                self._store_uploads(accepted, report, progress)
+                self._store_uploads(ReadAhead(list(chosen), read), chosen, report, progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -141,22 +146,37 @@ class Pipeline:
         data = path.read_bytes()
         follow = self._following(reading)
         follow(stored, 0, 1)
-        return loading.read(stored, data, lambda done, total: follow(stored, done, total)), data
+        return loading.read(stored, data, lambda done, total: follow(stored, done, total),
+                            self.settings.read_limits), data
 
-    def _store_uploads(self, accepted: dict, report: uploads.UploadReport, progress: bool | Progress) -> None:
-        docs, placed = self.settings.docs, uploads.Placed()
-        records = self.store.files()
+    def _store_uploads(self, read: Iterator[tuple[str, tuple[loading.Document, bytes] | DocumentError]],
+                       chosen: dict[str, tuple[str, Path]], report: uploads.UploadReport,
+                       progress: bool | Progress) -> None:
+        """Stores each file as soon as it is read (the next ones being read meanwhile); a refused one is noted."""
+        docs, placed, written = self.settings.docs, uploads.Placed(), []
         indexed = IndexReport()
-        try:
-            docs.mkdir(parents=True, exist_ok=True)
-            for stored, (_, data) in accepted.items():
+
+        def accepted() -> Iterator[loading.Document]:
+            for stored, outcome in read:
+                name = chosen[stored][0]
+                if isinstance(outcome, DocumentError):
+                    report.refused.append({"name": name, "reason": str(outcome)})
+                    continue
+                if stored != name:
+                    report.renamed[name] = stored
+                document, data = outcome
+                docs.mkdir(parents=True, exist_ok=True)
                 placed.write(docs / stored, data)
-            write(self.store, self.embedder, self.chunker, [doc for doc, _ in accepted.values()], records,
-                  indexed, progress, sentences=self.settings.sentence_vectors)
+                written.append(stored)
+                yield document
+
+        try:
+            write(self.store, self.embedder, self.chunker, accepted(), self.store.files(), indexed, progress,
+                  sentences=self.settings.sentence_vectors, files=len(chosen))
         except BaseException:
             placed.undo()  # the folder as it was; the index follows it, or redoes it at the next sync
             try:
-                sync(docs, self.store, self.embedder, self.chunker, [docs / s for s in accepted], progress=False)
+                sync(docs, self.store, self.embedder, self.chunker, [docs / s for s in written], progress=False)
             except AppError:
                 pass  # the files' records stay incomplete, so their passages are never searched
             raise
@@ -164,6 +184,15 @@ class Pipeline:
         report.replaced += indexed.updated
         report.unchanged += indexed.unchanged
         report.passages += indexed.chunks_embedded
+
+    def export_index(self, out: Path) -> archive.ArchiveReport:
+        """Writes the index and its documents to one archive file (see index.archive)."""
+        return archive.export_index(self.store, self.settings.docs, out)
+
+    def import_index(self, path: Path) -> archive.ArchiveReport:
+        """Loads an archive into this empty index and its documents into the documents folder, embedding nothing."""
+        with self._writing():
+            return archive.import_index(self.store, self.settings.docs, path)
 
     def documents(self) -> list[FileRecord]:
         """The indexed documents, by name."""

@@ -16,6 +16,7 @@ from index import loading
 from index.errors import DocumentError
 from index.formats import pdf
 from index.store import ChunkStore, FileRecord
+from index.worker import ReadLimits
 
 SCALE = 1.5  # pixels per PDF point: 108 dpi, sharp enough to read a 10-point line
 QUOTE_FILL, PASSAGE_FILL = (250, 204, 21, 120), (125, 211, 252, 60)  # translucent yellow, lighter blue
@@ -67,8 +68,8 @@ class SourceView:
 class Sources:
     """Opens the indexed documents of a folder at a cited place."""
 
-    def __init__(self, docs: Path, store: ChunkStore):
-        self.docs, self.store = docs, store
+    def __init__(self, docs: Path, store: ChunkStore, limits: ReadLimits = ReadLimits()):
+        self.docs, self.store, self.limits = docs, store, limits
         self._layouts: OrderedDict[str, tuple[str, list[pdf.PlacedLine]]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -121,7 +122,7 @@ class Sources:
 
     def _text_view(self, record: FileRecord, data: bytes, quotes: list[tuple[int, int]],
                    passage: tuple[int, int] | None) -> SourceView:
-        text = loading.read(record.source, data).text
+        text = loading.read(record.source, data, limits=self.limits).text
         start, end = passage or ((quotes[0][0], quotes[-1][1]) if quotes else (0, 0))
         shown_from, shown_to = max(0, start - TEXT_AROUND), min(len(text), end + TEXT_AROUND)
         spans = [*quotes, *([passage] if passage else [])]

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import DocumentError
-from index import formats
+from index import formats, worker
+from index.worker import ReadLimits
 
 SUPPORTED_SUFFIXES = formats.SUPPORTED_SUFFIXES
 
@@ -48,14 +49,16 @@ def source_name(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-def read(source: str, data: bytes, progress: formats.PageProgress | None = None) -> Document:
-    """A document from a file's bytes; a file that cannot be read as its type is a DocumentError naming it.
-    progress, when given, follows the pages read (see formats.extract)."""
-    extracted = formats.extract(source, data, progress)
+def read(source: str, data: bytes, progress: formats.PageProgress | None = None,
+         limits: ReadLimits = ReadLimits()) -> Document:
+    """A document from a file's bytes, read in a process of its own under limits (see worker.extract); a file that
+    cannot be read as its type is a DocumentError naming it. progress, when given, follows the pages read."""
+    extracted = worker.extract(source, data, progress, limits)
     return Document(source=source, text=extracted.text, sha256=hashlib.sha256(data).hexdigest(),
                     kind=extracted.kind, pages=extracted.pages)
 
 
-def load(root: Path, path: Path, progress: formats.PageProgress | None = None) -> Document:
+def load(root: Path, path: Path, progress: formats.PageProgress | None = None,
+         limits: ReadLimits = ReadLimits()) -> Document:
     """Reads one file of the corpus folder."""
-    return read(source_name(root, path), path.read_bytes(), progress)
+    return read(source_name(root, path), path.read_bytes(), progress, limits)

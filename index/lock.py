@@ -43,7 +43,10 @@ class WriteLock:
                 yield
             finally:
                 if self.mark:  # readers in other processes reload what was written
-                    self.mark.write_text(f"{os.getpid()}:{time.time_ns()}")
+                    # replaced whole, so that a reader never sees it empty or half-written
+                    written = self.mark.with_name(f"{self.mark.name}.{os.getpid()}.partial")
+                    written.write_text(f"{os.getpid()}:{time.time_ns()}")
+                    os.replace(written, self.mark)
                 self._file.release()
 
     def busy(self) -> bool:

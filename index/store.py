@@ -7,7 +7,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,6 +23,10 @@ from index.loading import Document
 FORMAT_VERSION = 4  # 2: passages record their page and file version, files their type, pages, time and origin;
 # 3: table rows name their columns (the text, and so the offsets, of Word and HTML tables changed);
 # 4: ruled PDF tables read row by row under their header, scanned PDF pages read by OCR
+# What each format changed, for opening an index an earlier release wrote: the kinds of file whose text is read
+# differently since. Those files are read again; only their passages whose text changed are embedded again.
+REREAD = {2: frozenset({"text", "markdown", "pdf", "docx", "html"}), 3: frozenset({"docx", "html"}),
+          4: frozenset({"pdf"})}
 WRITTEN_MARK = "last-write"  # a local index's writers leave "PID:time" here when they finish
 MAX_BATCH = 5000  # Chroma takes at most 5461 records in one call
 LOW_DISK_BYTES = 4 * 2**20  # room a local index keeps free: Chroma cannot even be read once its disk is full
@@ -40,11 +44,20 @@ class FileRecord:
     indexed_at: str = ""  # when its passages were written, ISO 8601 in UTC
     origin: str = ""  # the documents folder (host:path) that holds the file; only its own sync drops it
     engine: str = ""  # the embedding engine that computed its vectors (engines of one model_id agree)
+    reread: bool = False  # kept from an earlier format whose reading of this kind changed: read it again
+
+    @classmethod
+    def read(cls, stored: dict) -> "FileRecord":
+        """A record from its stored metadata, leaving out fields that this release does not know."""
+        return cls(**{k: v for k, v in stored.items() if k in _RECORD_FIELDS})
 
     def to_dict(self) -> dict:
         """What a documents list shows of it."""
         return {"source": self.source, "type": self.kind, "pages": self.pages or None,
                 "passages": self.chunks, "indexed_at": self.indexed_at}
+
+
+_RECORD_FIELDS = {f.name for f in fields(FileRecord)}
 
 
 @dataclass(frozen=True)
@@ -98,13 +111,19 @@ def open_client(index_dir: Path | None = None, url: str | None = None, fresh: bo
         raise StoreError(f"Cannot open the index at {where}: {exc}") from None
 
 
+def read_differently_since(version: int) -> frozenset[str]:
+    """The kinds of file whose text this release reads differently from the release that wrote format version."""
+    return frozenset().union(*(REREAD.get(v, ()) for v in range(version + 1, FORMAT_VERSION + 1)))
+
+
 def _sentence_id(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def collection_name(corpus: str, model_id: str, chunking: dict) -> str:
-    """A Chroma-safe name that changes whenever the corpus, model or chunking does."""
-    key = json.dumps([corpus, model_id, chunking, FORMAT_VERSION], sort_keys=True)
+def collection_name(corpus: str, model_id: str, chunking: dict, version: int | None = None) -> str:
+    """A Chroma-safe name that changes whenever the corpus, model, chunking or format (this release's by default)
+    does."""
+    key = json.dumps([corpus, model_id, chunking, version or FORMAT_VERSION], sort_keys=True)
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", Path(corpus).name).strip("-")[:40] or "docs"
     return f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
@@ -120,6 +139,7 @@ class ChunkStore:
                  location: str = "", origin: str = "", reopen: Callable[[], chromadb.ClientAPI] | None = None,
                  engine: str = ""):
         self.name = collection_name(corpus, model_id, chunking)
+        self._named = (corpus, model_id, chunking)
         self.location = location  # the index directory or server URL, for messages
         self.origin = origin
         self.engine = engine
@@ -136,6 +156,7 @@ class ChunkStore:
         self._open(client)
 
     def _open(self, client: chromadb.ClientAPI) -> None:
+        self._client = client
         with self._using("opened", follow=False):
             self._chunks = client.get_or_create_collection(
                 self.name, metadata={**self.info, "hnsw:space": "cosine"}, embedding_function=None
@@ -153,6 +174,46 @@ class ChunkStore:
                 f"Index collection {self.name} was built for {stored}, not {self.info}. "
                 "Delete the index directory and run `python -m app index` again."
             )
+
+    def earlier_format(self) -> int | None:
+        """The format of the collections an earlier release wrote for this corpus, model and chunking, while this
+        release's are still empty: they are upgraded (see upgrade), not embedded again."""
+        with self._using("opened"):
+            if self._files.count():
+                return None
+            for version in range(FORMAT_VERSION - 1, 0, -1):
+                try:
+                    self._client.get_collection(f"{collection_name(*self._named, version)}-files")
+                except Exception:  # noqa: BLE001 - chromadb's NotFoundError differs between its versions
+                    continue
+                return version
+        return None
+
+    def upgrade(self) -> int | None:
+        """Moves the records, passages and sentence vectors of an earlier format's collections into this release's,
+        marking the files whose kind is read differently since to be read again; then drops the old collections.
+        Run under the writer lock; returns the format upgraded from, None when there was none."""
+        version = self.earlier_format()
+        if version is None:
+            return None
+        name = collection_name(*self._named, version)
+        changed = read_differently_since(version)
+        with self._using("upgraded"):
+            old = {suffix: self._client.get_collection(name + suffix) for suffix in ("", "-files")}
+            try:
+                old["-sentences"] = self._client.get_collection(f"{name}-sentences")
+            except Exception:  # noqa: BLE001 - older formats kept no sentence vectors
+                pass
+            records = [FileRecord.read(m) for m in old["-files"].get(include=["metadatas"])["metadatas"]]
+            records = [replace(r, reread=r.kind in changed) for r in records]
+            passages = _rows(old[""], ["documents", "metadatas", "embeddings"])
+            sentences = (_rows(old["-sentences"], ["metadatas", "embeddings"]) if "-sentences" in old
+                         else Rows([], [], np.zeros((0, 0), np.float32)))
+        self.load(Stored(records, passages, sentences), own=False)
+        with self._using("upgraded"):
+            for collection in old.values():
+                self._client.delete_collection(collection.name)
+        return version
 
     def _last_write(self) -> str:
         try:
@@ -185,7 +246,7 @@ class ChunkStore:
     def files(self) -> dict[str, FileRecord]:
         with self._using("read"):
             got = self._files.get(include=["metadatas"])
-        return {m["source"]: FileRecord(**m) for m in got["metadatas"]}
+        return {m["source"]: FileRecord.read(m) for m in got["metadatas"]}
 
     def _record(self, record: FileRecord) -> None:
         self._files.upsert(
@@ -241,6 +302,12 @@ class ChunkStore:
                                        embeddings=vectors[i:i + MAX_BATCH],
                                        metadatas=[{"source": source}] * len(texts[i:i + MAX_BATCH]))
 
+    def passage_vectors(self, source: str) -> dict[str, np.ndarray]:
+        """The vectors of a file's stored passages, by their text: kept when the file is written again."""
+        with self._using("read"):
+            got = self._chunks.get(where={"source": source}, include=["documents", "embeddings"])
+        return {text: np.asarray(v, dtype=np.float32) for text, v in zip(got["documents"], got["embeddings"])}
+
     def sentence_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
         """The kept vectors of those sentences that have one."""
         ids = {_sentence_id(t): t for t in texts}
@@ -265,6 +332,35 @@ class ChunkStore:
         ids = [f"{source}#{n}" for n in range(count)]
         for i in range(0, len(ids), MAX_BATCH):
             self._chunks.delete(ids=ids[i:i + MAX_BATCH])
+
+    def dump(self) -> "Stored":
+        """What the store keeps of its complete files: their records, passages and sentence vectors."""
+        records = [r for r in self.files().values() if r.complete]
+        live = {(r.source, r.sha256) for r in records}
+        sources = {r.source for r in records}
+        with self._using("read"):
+            passages = _rows(self._chunks, ["documents", "metadatas", "embeddings"])
+            sentences = _rows(self._sentences, ["metadatas", "embeddings"])
+        passages = passages.keep([(m["source"], m.get("sha256")) in live for m in passages.metadatas])
+        sentences = sentences.keep([m["source"] in sources for m in sentences.metadatas])
+        return Stored(records, passages, sentences)
+
+    def load(self, stored: "Stored", own: bool = True) -> None:
+        """Writes records, passages and sentence vectors as they are, embedding nothing; each file's record last,
+        so that a load cut short leaves no file searched with part of its passages. With own, the files become
+        this documents folder's (see FileRecord.origin)."""
+        complete = {r.source for r in stored.records if r.complete}
+        own = [replace(r, origin=self.origin if own else r.origin, complete=False) for r in stored.records]
+        with self._using("written"):
+            for record in own:
+                self._record(record)
+            for rows, collection in ((stored.passages, self._chunks), (stored.sentences, self._sentences)):
+                for i in range(0, len(rows.ids), MAX_BATCH):
+                    collection.upsert(ids=rows.ids[i:i + MAX_BATCH], embeddings=rows.vectors[i:i + MAX_BATCH],
+                                      metadatas=rows.metadatas[i:i + MAX_BATCH],
+                                      documents=rows.texts[i:i + MAX_BATCH] if rows.texts else None)
+            for record in own:
+                self._record(replace(record, complete=record.source in complete))
 
     def documents(self) -> list[FileRecord]:
         """The completely indexed files, by name."""
@@ -313,6 +409,44 @@ class ChunkStore:
             if len(found) >= k or len(metadatas) < asked or asked >= 64 * k:
                 return found[:k]
             asked *= 4  # files being written filled the nearest places: look further
+
+
+@dataclass
+class Rows:
+    """Records of a collection: ids, metadata, vectors (a float32 array) and, for passages, texts."""
+
+    ids: list[str]
+    metadatas: list[dict]
+    vectors: np.ndarray
+    texts: list[str] | None = None
+
+    def keep(self, wanted: list[bool]) -> "Rows":
+        return Rows([i for i, w in zip(self.ids, wanted) if w], [m for m, w in zip(self.metadatas, wanted) if w],
+                    self.vectors[np.asarray(wanted, dtype=bool)] if len(self.ids) else self.vectors,
+                    [t for t, w in zip(self.texts, wanted) if w] if self.texts is not None else None)
+
+
+@dataclass
+class Stored:
+    records: list[FileRecord]
+    passages: Rows
+    sentences: Rows
+
+
+def _rows(collection, include: list[str], page: int = MAX_BATCH) -> Rows:
+    """Every record of a collection, read a page at a time."""
+    ids, metadatas, vectors, texts = [], [], [], []
+    while True:
+        got = collection.get(include=include, limit=page, offset=len(ids))
+        if not got["ids"]:
+            break
+        ids += got["ids"]
+        metadatas += got["metadatas"]
+        vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+        texts += got.get("documents") or []
+    dimensions = vectors[0].shape[1] if vectors else 0
+    return Rows(ids, metadatas, np.concatenate(vectors) if vectors else np.zeros((0, dimensions), np.float32),
+                texts if "documents" in include else None)
 
 
 def _chunk_metadata(chunk: Chunk, sha256: str) -> dict:

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from docx import Document as WordDocument
@@ -167,4 +168,77 @@ def make_zip_bomb_docx(out: Path, size: int = 300 * 2**20) -> Path:
                 for _ in range(size // len(block)):
                     member.write(block)
                 member.write(tail)
+    return Path(out)
+
+
+def _raw_pdf(objects: list[bytes], out: Path) -> Path:
+    """A PDF of the given objects (numbered from 1; the first is the catalog), with a correct cross-reference
+    table, written as it is built."""
+    with open(out, "wb") as file:
+        file.write(b"%PDF-1.7\n")
+        offsets = []
+        for number, body in enumerate(objects, 1):
+            offsets.append(file.tell())
+            file.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+        table = file.tell()
+        file.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+        file.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+        file.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table))
+    return Path(out)
+
+
+def make_flate_bomb_pdf(out: Path, inflated: int = 4 * 2**30) -> Path:
+    """A one-page PDF whose content stream is a few MB of Flate that inflates to `inflated` bytes of text-showing
+    operators; compressed as it is made, so the inflated stream never exists here."""
+    packer, line = zlib.compressobj(9), b"BT /F1 12 Tf 72 720 Td (A line of text that never ends.) Tj ET\n"
+    block = line * (2**20 // len(line))
+    stream = b"".join(packer.compress(block) for _ in range(inflated // len(block))) + packer.flush()
+    return _raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                     b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                     b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+                     b"/Resources << /Font << /F1 5 0 R >> >> >>",
+                     b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+                     b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"], out)
+
+
+def make_many_pages_pdf(out: Path, pages: int = 100_000) -> Path:
+    """A PDF of `pages` empty pages."""
+    kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(pages))
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
+    return _raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                     b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)] + [page] * pages, out)
+
+
+def make_entity_docx(out: Path, doctype: str, body: str) -> Path:
+    """A real .docx whose word/document.xml starts with the given DOCTYPE and holds one paragraph of `body`, which
+    may refer to the DOCTYPE's entities ("&lol9;")."""
+    buffer, document = io.BytesIO(), WordDocument()
+    document.add_paragraph("PLACEHOLDER")
+    document.save(buffer)
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as crafted:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                declaration, rest = data.split(b"?>", 1)
+                data = declaration + b"?>" + doctype.encode() + rest.replace(b"PLACEHOLDER", body.encode())
+            crafted.writestr(item, data)
+    return Path(out)
+
+
+def make_billion_laughs_docx(out: Path) -> Path:
+    """Ten levels of entities, each ten of the one below: a billion "lol"s if expanded."""
+    entities = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    return make_entity_docx(out, f"<!DOCTYPE w:document [{''.join(entities)}]>", "Laughs: &lol9;")
+
+
+def make_external_entity_docx(out: Path, target: str = "/etc/passwd") -> Path:
+    """An entity that names a file of the server's disk: its text must never reach the index."""
+    return make_entity_docx(out, f'<!DOCTYPE w:document [<!ENTITY secret SYSTEM "file://{target}">]>',
+                            "The secret is &secret; here.")
+
+
+def make_deep_html(out: Path, depth: int = 100_000) -> Path:
+    """An HTML page of `depth` nested <div>s around one sentence."""
+    Path(out).write_text(f"<html><body>{'<div>' * depth}Deep inside the page.{'</div>' * depth}</body></html>",
+                         encoding="utf-8")
     return Path(out)

@@ -50,6 +50,23 @@ def test_reindexing_embeds_only_what_changed_and_drops_deleted_files(docs, tmp_p
     assert set(pipeline.store.files()) == set(first.added)
 
 
+def test_an_edited_file_embeds_only_the_passages_whose_text_changed(docs, tmp_path):
+    pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index"))
+    counting = CountingEmbedder()
+    paragraphs = [f"Paragraph {n}: the Eastport pumps were serviced in March 20{10 + n} by the city's own crew, who "
+                  f"also checked the valves, the meters and the backup generators of station {n}." for n in range(6)]
+    (docs / "log.md").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    first = sync(docs, pipeline.store, counting, pipeline.chunker, progress=False)
+    passages = pipeline.store.files()["log.md"].chunks
+    assert first.chunks_embedded == counting.embedded == 14 + passages and passages == 6
+    paragraphs[2] = ("Paragraph 2: the Westport pumps were replaced in May 2012 by a contractor from Sibiu, who also "
+                     "installed new valves, new meters and two backup generators at station 2.")
+    (docs / "log.md").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    edited = sync(docs, pipeline.store, counting, pipeline.chunker, progress=False)
+    assert edited.updated == ["log.md"] and edited.chunks_embedded == 1 and counting.embedded == 14 + passages + 1
+    assert pipeline.ask("Which pumps were replaced in May 2012?").citations[0].quote == paragraphs[2]
+
+
 def test_a_binary_file_is_an_error_naming_it_and_changes_nothing(docs, tmp_path):
     pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index"))
     pipeline.index(progress=False)

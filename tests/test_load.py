@@ -80,3 +80,17 @@ def test_a_full_queue_says_the_server_is_busy(docs, tmp_path, hang):
         assert "Traceback" not in open(log).read()
     finally:
         stop(process)
+
+
+def test_a_minute_of_asking_uploading_and_deleting_fails_nothing_and_leaks_nothing(tmp_path):
+    """scripts/soak.py, short: 4 users ask while 2 upload, ask about and delete documents, for 60 s."""
+    out = tmp_path / "soak.json"
+    done = subprocess.run([sys.executable, "scripts/soak.py", "--seconds", "60", "--sample", "5", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.exists(), done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["failures"] == 0, figures["failure_examples"]
+    assert figures["wrong_answers"] == 0, figures["wrong_examples"]
+    assert figures["questions"] > 20 and figures["upload_cycles"] > 3
+    assert figures["rss_growth_percent"] <= 10 and figures["open_files_growth_percent"] <= 10, figures["samples"]
+    assert done.returncode == 0, done.stdout + done.stderr

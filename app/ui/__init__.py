@@ -9,6 +9,7 @@ from app.errors import AppError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.ui import api, chat, documents, server, source_panel  # noqa: E402
 from app.ui.keys import BearerKeys  # noqa: E402
+from index import worker  # noqa: E402
 
 CSS = chat.CSS + documents.CSS + source_panel.CSS
 
@@ -37,6 +38,7 @@ def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]
     """Serves the app; with logins, the page and the API ask for one of them. The OpenAI-compatible /v1 routes
     and, with mcp, the MCP server take a bearer token: one of api_keys, or a login as USER:PASSWORD."""
     settings = pipeline.settings
+    worker.warm(settings.read_limits)  # the first upload does not wait for a reading process to start
     demo = build(pipeline).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     try:
         demo.launch(server_name=host, server_port=port, css=CSS, js=source_panel.JS, theme=THEME, show_error=True,

@@ -62,12 +62,18 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
 
         return show
 
+    def files_progress(progress: gr.Progress):
+        """Counts the files indexed, and the passages embedded so far."""
+        def show(done: int, files: int, passages: int) -> None:
+            progress((done, files), desc=f"Indexing: {passages} passages embedded", unit="files")
+
+        return show
+
     def on_upload(paths: list[str] | None, chosen: list[str] | None, progress=gr.Progress()):
         paths = [Path(p) for p in paths or []]
         progress(0, desc=f"Reading {len(paths)} file(s)…")
-        report_progress = lambda done, total: progress((done, total), desc="Embedding", unit="passages")  # noqa: E731
         try:
-            report = pipeline.upload([(p.name, p) for p in paths], progress=report_progress,
+            report = pipeline.upload([(p.name, p) for p in paths], progress=files_progress(progress),
                                      reading=reading_progress(progress))
         except AppError as exc:
             return *refreshed(render_lines([("refused", str(exc))]), chosen), None
@@ -88,9 +94,7 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
     def on_reindex(chosen: list[str] | None, progress=gr.Progress()):
         progress(0, desc="Reading the documents…")
         try:
-            report = pipeline.index(progress=lambda done, total: progress((done, total), desc="Embedding",
-                                                                            unit="passages"), force=True,
-                                    reading=reading_progress(progress))
+            report = pipeline.index(progress=files_progress(progress), force=True, reading=reading_progress(progress))
         except AppError as exc:
             return refreshed(render_lines([("refused", str(exc))]), chosen)
         return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]), chosen)
