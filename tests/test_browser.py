@@ -279,11 +279,14 @@ def test_a_question_asked_during_an_upload_says_the_file_is_still_being_indexed(
     from tests.test_uploads import PAGES
 
     url, _ = server
-    big = make_pdf(multipage_html(PAGES * 20, "Eastport water report"), tmp_path / "big-report.pdf")
+    districts = [f"# District {n}\n\nDistrict {n} of Eastport used {1000 + 37 * n:,} cubic metres of water a day in "
+                 f"2025, and its {n % 7 + 2} pumping stations were inspected in the spring." for n in range(80)]
+    big = make_pdf(multipage_html(PAGES + districts, "Eastport water report"), tmp_path / "big-report.pdf")
     page.goto(url)
     page.locator("#upload input[type=file]").set_input_files([big])
     page.wait_for_function(
-        "() => /Embedding/.test(document.querySelector('#documents-panel').innerText)", timeout=60_000)
+        "() => /[1-9][0-9]* passages embedded/.test(document.querySelector('#documents-panel').innerText)",
+        timeout=60_000)
     answer = answered(page, "How many tests did the laboratory run on treated water?")
     assert re.search(r"big-report\.pdf is still being indexed \(\d+%\); ask again when it is done", answer)
     page.locator("#documents-result").get_by_text("Added").wait_for(timeout=180_000)
