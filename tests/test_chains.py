@@ -51,14 +51,14 @@ def test_the_answerer_is_a_runnable_that_gives_the_ask_json_shape():
     assert chain.batch(["Who won the 2018 World Cup?"])[0]["abstained"] is True
 
 
-def test_the_readme_example_runs(tmp_path, monkeypatch):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Use it from LangChain", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = page.split("\n## LangChain\n", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    exec(compile(code, "docs/api.md", "exec"), namespace)  # noqa: S102 - the docs' own example
     assert SENTENCE_2004 in namespace["answer"]["answer"]
     assert namespace["passages"][0].metadata["source"] == SEED.name
 
