@@ -62,9 +62,10 @@ class AnswerSpan:
     start: int  # offsets in that passage's text
     end: int
     text: str
+    confident: bool = True  # the reader is likely right: the answer shows it in bold
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "text": self.text, "start": self.start, "end": self.end}
+        return {"n": self.n, "text": self.text, "start": self.start, "end": self.end, "confident": self.confident}
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class Answer:
     span: AnswerSpan | None = None  # the exact answer inside the quote, when the reader found one
     searched: list[str] | None = None  # the documents the question was limited to; None: all of them
     indexing: list[dict] = field(default_factory=list)  # files still being indexed, so not yet searched
+
+    @property
+    def bold(self) -> AnswerSpan | None:
+        """The exact answer to show in bold: the reader's span where it is likely right."""
+        return self.span if self.span and self.span.confident and not self.abstained else None
 
     def to_dict(self) -> dict:
         confidence = None if self.confidence is None else round(self.confidence, 3)

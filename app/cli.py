@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     xquad = sub.add_parser("xquad", help="turn XQuAD into a documents folder and a question file")
     xquad.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
-                       help="folder with xquad.ro.json and xquad.en.json (default: %(default)s)")
+                       help="folder with xquad.ro.json, xquad.en.json and squad2-unanswerable.en.json "
+                            "(default: the copy shipped in eval/datasets/xquad)")
     xquad.add_argument("--out", type=Path, default=Path("eval/xquad"), help="default: %(default)s")
     xquad.add_argument("--language", choices=LANGUAGES, default="en",
                        help="language of the questions; the paragraphs are Romanian (default: %(default)s)")
@@ -242,10 +243,12 @@ def parse_limits(items: list[str], option: str) -> dict[str, float]:
     return limits
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace, answering: bool = True):
     from app.pipeline import Pipeline
 
     pipeline = Pipeline(settings_from(args))
+    if answering:  # created now, so that its models load while the index is checked
+        pipeline.answerer
     report = pipeline.index(progress=sys.stderr.isatty() or args.command != "ask")
     if report.added or report.updated or report.removed or report.skipped:
         print(f"Index: {report.summary()}", file=sys.stderr)
@@ -254,8 +257,8 @@ def _open(args: argparse.Namespace):
 
 def print_answer(answer) -> None:
     print(f"Q: {answer.question}\nA: {answer.text}")
-    if answer.span:
-        print(f"Exact answer: {answer.span.text} [{answer.span.n}]")
+    if answer.bold:
+        print(f"Exact answer: {answer.bold.text} [{answer.bold.n}]")
     if answer.note:
         print(f"({answer.note})")
     for c in answer.citations:
@@ -297,7 +300,7 @@ def cmd_add(args) -> int:
     for path in args.files:
         if not path.is_file():
             raise AppError(f"No file at {path}.")
-    pipeline = _open(args)
+    pipeline = _open(args, answering=False)
     report = pipeline.upload([(path.name, path) for path in args.files], progress=True)
     print(report.summary())
     print(pipeline.status())
@@ -305,7 +308,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_export(args) -> int:
-    pipeline = _open(args)
+    pipeline = _open(args, answering=False)
     print(pipeline.export_index(args.file).summary("Wrote"))
     return 0
 
@@ -404,10 +407,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_xquad(args) -> int:
-    from app.xquad import prepare
+    from app.xquad import prepare, unanswerable
 
     docs, questions, count = prepare(args.source, args.out, args.articles, language=args.language)
-    print(f"Wrote {docs} ({len(list(docs.glob('*.txt')))} articles) and {questions} ({count} questions).\n"
+    impossible, none = unanswerable(args.source, args.out, args.articles)
+    print(f"Wrote {docs} ({len(list(docs.glob('*.txt')))} articles), {questions} ({count} questions) and "
+          f"{impossible} ({none} unanswerable ones).\n"
           f"Evaluate with: python -m app eval {questions} --docs {docs}")
     return 0
 

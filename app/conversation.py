@@ -12,8 +12,8 @@ def to_markdown(answers: list[Answer], title: str = "Ask the documents") -> str:
     for number, answer in enumerate(answers, 1):
         lines += [f"## {number}. {answer.question}", "", answer.text, ""]
         facts = []
-        if answer.span:
-            facts.append(f"Exact answer: **{answer.span.text}** [{answer.span.n}]")
+        if answer.bold:
+            facts.append(f"Exact answer: **{answer.bold.text}** [{answer.bold.n}]")
         if answer.confidence is not None and not answer.abstained:
             facts.append(f"Confidence: {answer.confidence:.0%}")
         if answer.searched:

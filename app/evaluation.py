@@ -17,9 +17,11 @@ from app.answerers.sentence_features import question_type
 from index.language import detect
 from index.text import fold
 
-METRICS = ("answer_accuracy", "answer_accuracy_given_hit", "span_em", "span_f1", "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
+METRICS = ("answer_accuracy", "answer_accuracy_given_hit", "span_em", "span_f1", "bold_precision", "bold_coverage",
+           "hit@1", "hit@3", "hit@5", "mrr", "citation_precision",
            "answer_words", "abstain_precision", "abstain_recall", "latency_p50_ms", "latency_p95_ms")
 SHARES = tuple(m for m in METRICS if m not in ("answer_words", "latency_p50_ms", "latency_p95_ms"))  # 0 to 1
+BOLD_F1 = 0.5  # a bolded exact answer counts as right from this F1 against the expected one
 BREAKDOWN_METRICS = ("questions", "answer_accuracy", "hit@1", "abstain_recall", "answer_words")
 BREAKDOWNS = {"language": "lang", "question_type": "qtype"}  # name → the QuestionResult field grouped on
 SPLITS = ("all", "train", "test")
@@ -64,6 +66,7 @@ class QuestionResult:
     span: str = ""  # the exact answer the answerer gave, if any
     span_em: float | None = None  # against the first answer_contains group (None when it has none)
     span_f1: float | None = None
+    bold: bool = False  # the answer shows its exact answer in bold (the reader is likely right)
 
 
 def _strings(value, where: str) -> tuple[str, ...]:
@@ -199,7 +202,7 @@ def score(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
         [c.to_dict() for c in answer.citations],
         question.lang or detect(question.question), question_type(question.question),
         " / ".join(question.answer_contains[0] if question.answer_contains else question.passage_contains),
-        span, em, span_f1,
+        span, em, span_f1, answer.bold is not None,
     )
 
 
@@ -224,6 +227,12 @@ def summarize(results: list[QuestionResult]) -> dict:
         # the exact answer against the expected one, SQuAD's way (an abstention scores 0)
         "span_em": _ratio(sum(r.span_em for r in answered), len(answered)),
         "span_f1": _ratio(sum(r.span_f1 for r in answered), len(answered)),
+        # bold is a promise: the share of bolded exact answers that match the expected one (F1 at least 0.5),
+        # and the share of the answered questions whose answer bolds one
+        "bold_precision": _ratio(sum(r.span_f1 >= BOLD_F1 for r in answered if r.bold),
+                                 sum(1 for r in answered if r.bold)),
+        "bold_coverage": _ratio(sum(1 for r in answered if r.bold and not r.abstained),
+                                sum(1 for r in answered if not r.abstained)),
         **{f"hit@{k}": _ratio(sum(r.rank is not None and r.rank <= k for r in ranked), len(ranked))
            for k in (1, 3, 5)},
         "mrr": _ratio(sum(1 / r.rank for r in ranked if r.rank), len(ranked)),

@@ -50,9 +50,13 @@ class Pipeline:
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
         self.sources = Sources(settings.docs, self.store, settings.read_limits)
         self._answerers: dict[str, answerers.Answerer] = {}
-        self.answerer = self.answerer_for(settings.answerer)
         self._reading: dict[str, Indexing] = {}  # files this process is reading now, by name
         self._reading_lock = threading.Lock()
+
+    @property
+    def answerer(self) -> answerers.Answerer:
+        """The configured answerer, created on first use: commands that only index never load its models."""
+        return self.answerer_for(None)
 
     def answerer_for(self, name: str | None) -> answerers.Answerer:
         """The answerer of that name (the configured one for None), created once per process."""
@@ -290,16 +294,18 @@ class Pipeline:
         return answer
 
     def health(self) -> dict:
-        """What monitoring reads: the indexed documents and passages, and the embedding model."""
+        """What monitoring reads: the indexed documents and passages, the embedding model and what computes it, and
+        the documents folder."""
         return {"status": "ok", "documents": len(self.documents()), "passages": self.store.count(),
-                "embeddings": self.embedder.model_id, "answerer": self.settings.answerer}
+                "embeddings": self.embedder.model_id, "engine": self.embedder.engine,
+                "answerer": self.settings.answerer, "docs": str(self.settings.docs)}
 
     def status(self) -> str:
-        files = [record.source for record in self.documents()]
-        shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-        return (f"{len(files)} document(s) in {self.settings.docs}: {shown or 'none'} · "
-                f"{self.store.count()} passages · embeddings: {self.embedder.model_id}"
-                + (f" ({self.embedder.engine})" if self.embedder.engine != self.embedder.model_id else ""))
+        """One line: how many documents and passages, and which embedding model (in short; /health has it whole)."""
+        documents, passages = len(self.documents()), self.store.count()
+        model = self.embedder.engine.split("@")[0].split(":", 1)[-1].rstrip("/").split("/")[-1]
+        return (f"{documents} document{'s' * (documents != 1)} · {passages} passage{'s' * (passages != 1)} · "
+                f"{model}")
 
 
 def _pending_note(pending: list[Indexing]) -> str:

@@ -146,7 +146,8 @@ def write_html(path: Path, question_file: Path, runs: dict[str, list[QuestionRes
                                                 for g, s in rows.items()]))
     missed = []
     for name, results in runs.items():
-        rows = [[r.id, r.question, r.lang, r.qtype, "(abstained) " * r.abstained + r.answer, r.span or "–",
+        rows = [[r.id, r.question, r.lang, r.qtype, "(abstained) " * r.abstained + r.answer,
+                 (r.span + " (bold)" * r.bold) if r.span else "–",
                  r.expected, "–" if r.span_f1 is None else f"{r.span_em:.0f} / {r.span_f1:.2f}"]
                 for r in lost(results)]
         missed.append((f"<h3>{esc(name)}</h3>" if several else "") + (

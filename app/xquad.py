@@ -1,4 +1,5 @@
-"""Turns XQuAD into a documents folder (Romanian paragraphs) and a question file (English or Romanian questions)."""
+"""Turns XQuAD into a documents folder (Romanian paragraphs) and question files: English or Romanian questions, and
+SQuAD 2.0's unanswerable questions on the same paragraphs."""
 import json
 import re
 from pathlib import Path
@@ -7,7 +8,8 @@ import yaml
 
 from app.errors import AppError
 
-DEFAULT_SOURCE = Path("../shared/datasets/xquad")
+DEFAULT_SOURCE = Path(__file__).resolve().parent.parent / "eval" / "datasets" / "xquad"  # shipped: README there
+UNANSWERABLE_FILE = "squad2-unanswerable.en.json"
 LANGUAGES = ("en", "ro")
 
 
@@ -16,7 +18,7 @@ def _read(path: Path) -> list[dict]:
         return json.loads(path.read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError) as exc:
         raise AppError(f"Cannot read XQuAD from {path}: {exc}. Point --source at the folder "
-                       "holding xquad.ro.json and xquad.en.json.") from None
+                       f"holding xquad.ro.json, xquad.en.json and {UNANSWERABLE_FILE}.") from None
 
 
 def slug(title: str) -> str:
@@ -57,3 +59,19 @@ def prepare(source: Path, out: Path, articles: slice = slice(None),
     path.write_text(yaml.safe_dump(questions, allow_unicode=True, sort_keys=False, width=1000),
                     encoding="utf-8")
     return docs, path, len(questions)
+
+
+def unanswerable(source: Path, out: Path, articles: slice = slice(None)) -> tuple[Path, int]:
+    """Writes OUT/questions.unanswerable.yaml: SQuAD 2.0's unanswerable questions (English) on the paragraphs of
+    the chosen XQuAD articles, each expecting an abstention and naming its document as prepare() does."""
+    english = _read(source / "xquad.en.json")
+    chosen = list(enumerate(english, 1))[articles]
+    where = {p["context"].strip(): f"{n:02d}_{slug(a['title'])}" for n, a in chosen for p in a["paragraphs"]}
+    questions = [{"id": qa["id"], "question": qa["question"].strip(), "lang": "en", "article": where[key],
+                  "expect": {"abstain": True}}
+                 for article in _read(source / UNANSWERABLE_FILE) for paragraph in article["paragraphs"]
+                 if (key := paragraph["context"].strip()) in where for qa in paragraph["qas"]]
+    path = out / "questions.unanswerable.yaml"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(questions, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+    return path, len(questions)

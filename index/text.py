@@ -13,6 +13,19 @@ HEADING_WORDS = 12  # a line this short that ends no sentence is a title, not a 
 _SECTION_NUMBER = re.compile(r"(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.|[A-Z]\.)[ \t]+(?=\S)")
 # What an interactive prompt leaves at the start of a line of code ("$ ", ">>> ", "... ", "In [3]: ").
 _PROMPT = re.compile(r"(?:(?:>>>|\.\.\.|\$|>|In \[\d+\]:)(?:[ \t]+|$))+")
+# Lines of code as they survive OCR, where indentation and fonts are gone: a prompt, an import, a definition,
+# a block opener ending in ":", a short jump statement, an assignment, a bare call, code then a comment.
+_CODE_LINES = [re.compile(p) for p in (
+    r"^\s*(?:\d+\s+)?(?:>>>|\.\.\.|In \[\d+\]:)",  # a listing's line numbers may come first
+    r"^\s*(?:\d+\s+)?(?:import [\w.]+(?:\s+as\s+\w+)?|from [\w.]+ import [\w, *()]+)\s*$",
+    r"^\s*(?:\d+\s+)?(?:def|class)\s+\w+\s*[(:]",
+    r"^\s*(?:\d+\s+)?(?:if|elif|while|for|with|try|else|except|finally)\b[^.!?]{0,60}:\s*$",
+    r"^\s*(?:\d+\s+)?(?:return|raise|yield|pass|break|continue)\b(?:\s+[\w.()\[\]'\"]+){0,2}\s*$",
+    r"^\s*(?:\d+\s+)?[a-z_][\w.\[\]'\"]*\s*(?:=|\+=|-=|\*=|:=)\s*\S",
+    r"^\s*(?:\d+\s+)?[A-Za-z_][\w.]*\([^()]*\)\s*;?\s*$",
+    r"\S[ \t]+(?:#|//)[ \t]+\S",
+)]
+_CODE_TOKENS = re.compile(r"[A-Za-z_][\w.]*\([^()]*\)|==|!=|<=|>=|\+=|-=|->|=>|:=|&&|\|\||[{};]|\w\s*=\s*[\w'\"\[({]")
 # A table row as the formats write it under a header: "Quarter: Q3 | Revenue: 4.2 M".
 _TABLE_ROW = re.compile(r"^[^|\n]+: [^|\n]*( \| [^|\n]+: [^|\n]*)+$")
 # Words too common to count as lexical evidence that a sentence answers a question.
@@ -88,6 +101,20 @@ def is_heading(text: str, start: int, end: int) -> bool:
              and not text[end:line_end].strip())
 
 
+def is_code(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a line of code (a statement, a prompt, code with a comment) rather than prose.
+
+    Prose that names code ("The pass statement does nothing.", "call print() to show it") stays prose: one code
+    token in a sentence of words is not enough.
+    """
+    piece = text[start:end]
+    if any(code.search(line) for line in piece.splitlines() for code in _CODE_LINES):
+        return True
+    words = _WORD.findall(piece)
+    tokens = len(_CODE_TOKENS.findall(piece))
+    return tokens >= 2 and tokens * 4 >= len(words)
+
+
 def without_prompt(text: str, start: int, end: int) -> tuple[int, int]:
     """The span with an interactive prompt's marks (">>> ", "... ", "$ ") at its start left off."""
     found = _PROMPT.match(text, start, end)
@@ -95,7 +122,8 @@ def without_prompt(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def answer_sentences(text: str) -> list[tuple[int, int]]:
-    """The sentences of a passage that can answer: headings left out, a leading prompt ("Q:") cut off. The
-    extractive answerer scores these, and the index keeps their vectors."""
-    kept = [without_prompt(text, s, e) for s, e in sentence_spans(text) if not is_heading(text, s, e)]
+    """The sentences of a passage that can answer: headings and lines of code left out, a leading prompt ("Q:")
+    cut off. The extractive answerer scores these, and the index keeps their vectors."""
+    kept = [without_prompt(text, s, e) for s, e in sentence_spans(text)
+            if not is_heading(text, s, e) and not is_code(text, s, e)]
     return [(s, e) for s, e in kept if e > s]

@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app import xquad  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from index import formats  # noqa: E402
@@ -41,7 +42,7 @@ def parse_times(folder: Path, rounds: int) -> list[dict]:
 
 def long_pdf(pages: int, out: Path) -> Path:
     """pages pages of real prose: the XQuAD Romanian paragraphs, about two to a page."""
-    source = json.loads((ROOT.parent / "shared/datasets/xquad/xquad.ro.json").read_text(encoding="utf-8"))
+    source = json.loads((xquad.DEFAULT_SOURCE / "xquad.ro.json").read_text(encoding="utf-8"))
     paragraphs = [p["context"] for article in source["data"] for p in article["paragraphs"]]
     text = [f"# Capitolul {i + 1}\n\n" + "\n\n".join(paragraphs[(2 * i) % len(paragraphs):(2 * i) % len(paragraphs) + 2])
             for i in range(pages)]

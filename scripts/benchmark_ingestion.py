@@ -5,7 +5,6 @@ after another, measured in one run (medians of several rounds, each into a fresh
     python scripts/benchmark_ingestion.py [--files 50] [--rounds 3] [--scanned] [--json eval/out/ingestion.json]
 """
 import argparse
-import gzip
 import json
 import shutil
 import statistics
@@ -22,21 +21,22 @@ from app.pipeline import Pipeline  # noqa: E402
 from index import loading, worker  # noqa: E402
 from index.e5_convert import cache_dir  # noqa: E402
 from index.formats import pdf  # noqa: E402
+from app import xquad  # noqa: E402
 from index.worker import ReadLimits  # noqa: E402
 from tests.documents import (make_docx, make_pdf, make_scanned_copy, multipage_html, page_html,  # noqa: E402
                              paragraphs_html)
 
-SQUAD = ROOT.parent / "shared" / "datasets" / "squad" / "train-v1.1.en.json.gz"
 
 
 def paragraphs(count: int) -> list[str]:
+    """Distinct paragraphs: XQuAD's English ones, then its Romanian ones (480 in all)."""
     found = []
-    with gzip.open(SQUAD, "rt", encoding="utf-8") as file:
-        for article in json.load(file)["data"]:
-            found += [p["context"] for p in article["paragraphs"]]
-            if len(found) >= count:
-                return found[:count]
-    return found
+    for language in ("en", "ro"):
+        data = json.loads((xquad.DEFAULT_SOURCE / f"xquad.{language}.json").read_text(encoding="utf-8"))["data"]
+        found += [p["context"] for article in data for p in article["paragraphs"]]
+    if len(found) < count:
+        raise SystemExit(f"{count} distinct paragraphs asked for, {len(found)} in XQuAD: use fewer --files")
+    return found[:count]
 
 
 def make_files(folder: Path, count: int, scanned: bool = False) -> list[Path]:

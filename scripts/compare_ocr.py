@@ -35,7 +35,7 @@ Für 2026 plant das Unternehmen, die Gebühren stabil zu halten und zwei weitere
 
 def texts() -> dict[str, str]:
     """A page of text in each language: English and Romanian from the project's own documents."""
-    seed = next((ROOT.parent / "shared" / "seeds").glob("*.txt")).read_text(encoding="utf-8")
+    seed = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
     romanian = "\n\n".join(p for p in seed.split("\n\n") if len(p) > 200)[:2400]
     report = (ROOT / "scripts" / "make_eval_documents.py").read_text(encoding="utf-8")
     english = report.split('REPORT = """', 1)[1].split("## ", 3)[1:3]

@@ -1,7 +1,9 @@
 """The span reader alone on XQuAD, its paragraph given: exact match, F1 and sentence accuracy, and how well its
 no-answer margin tells a question's own paragraph from another paragraph of the same article (near-topic).
 
-The reader was fitted on SQuAD v1.1 train, which shares no article with XQuAD, so every question here is unseen.
+The reader was fitted on SQuAD v1.1 train, PIAF, TyDi QA (English) and FaQuAD, none of which shares an article with
+XQuAD, and on no XQuAD question (its only XQuAD-related data are SQuAD 2.0's unanswerable questions on articles 1-24),
+so every question here is unseen.
 Three settings: English questions over English paragraphs, Romanian over Romanian, and English over Romanian
 (the app's cross-lingual case). EM and F1 as SQuAD's evaluation script computes them (accents folded).
 """
@@ -34,13 +36,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--weights", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument("--precision", choices=("float32", "int8"), help="of the fitted layers (default: as the "
+                        "weights' reader.json says)")
     parser.add_argument("--every", type=int, default=1, help="read every Nth question")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
 
     data = {lang: json.loads((args.source / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
             for lang in ("en", "ro")}
-    reader = Reader(args.weights)
+    reader = Reader(args.weights, args.precision)
     rng = random.Random(7)
     figures = {}
     for name, (asked, shown) in SETTINGS.items():

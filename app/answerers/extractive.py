@@ -22,7 +22,7 @@ DEFAULT_MIN_CONFIDENCE = 0.5  # the calibrated point: below it, "not in the docu
 READ_SENTENCES = 4  # the reader reads the sentences nearest the question, each with its neighbours
 # What the abstention model weighs: the best sentence's evidence, how far the reader's best span beats "no
 # answer", and the share of the question's names and numbers that no passage holds.
-EVIDENCE = ("sentence_evidence", "reader_margin", "missing_terms")
+EVIDENCE = ("sentence_evidence", "reader_margin", "missing_terms", "crosses_languages")
 _reader: Reader | None = None
 _reader_lock = threading.Lock()
 
@@ -34,6 +34,13 @@ def shared_reader() -> Reader:
         if _reader is None:
             _reader = Reader()
         return _reader
+
+
+def _preload_reader() -> None:
+    try:
+        shared_reader()
+    except Exception:  # noqa: BLE001 - the first question that needs the reader meets the same error and reports it
+        pass
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,8 @@ class SentenceRanker:
     scale: np.ndarray
     weights: np.ndarray
     second_margin: float  # a second sentence joins the answer when it ranks this close to the first
-    abstention: dict  # model id → {"same"/"cross": {"weights": [one per EVIDENCE], "bias": b}}
+    abstention: dict  # model id → {"weights": [one per EVIDENCE], "bias": b}, whatever the question's language
+    bold_margin: float = float("inf")  # the reader's span is bolded when it beats "no answer" by this much
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE, reader: bool = True) -> "SentenceRanker":
@@ -66,7 +74,7 @@ class SentenceRanker:
             raise ValueError(f"{path} was fitted on other features; run scripts/train_answer_ranker.py")
         model = data["models"]["reader" if reader else "no_reader"]
         return cls(np.array(model["mean"]), np.array(model["scale"]), np.array(model["weights"]),
-                   model["second_margin"], model["abstention"])
+                   model["second_margin"], model["abstention"], model.get("bold_margin", float("inf")))
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return ((rows - self.mean) / self.scale) @ self.weights
@@ -91,18 +99,27 @@ class ExtractiveAnswerer(Answerer):
         self.embedder = embedder
         self.ranker = ranker or SentenceRanker.load(reader=use_reader)
         # without the reader: no exact answer, and a ranker and abstention fitted without its findings
-        self.reader = (reader or shared_reader()) if use_reader else None
+        self._reader, self._use_reader = reader, use_reader
+        if use_reader and reader is None:  # its session loads while the first question is embedded and searched
+            # not a daemon: a process that ends early waits for it, since ending inside onnxruntime aborts
+            threading.Thread(target=_preload_reader, name="reader-load").start()
         self.min_confidence = min_confidence
-        # Evidence scores are on each model's own scale, and run higher when the question is in the
-        # documents' language: a model per embedding model and language relation. A model the file does not
-        # calibrate gets a steep line through its own threshold on the sentence evidence.
+        # Evidence scores are on each embedding model's own scale: one abstention model per embedding model, the
+        # same for every question language. A model the file does not calibrate gets a steep line through its
+        # own threshold on the sentence evidence.
         fallback = {"weights": [100.0, 0.0, -2.0], "bias": -100.0 * embedder.answer_threshold}
-        self.calibration = self.ranker.abstention.get(embedder.calibrated_as or embedder.model_id,
-                                                      {"same": fallback, "cross": fallback})
+        self.calibration = self.ranker.abstention.get(embedder.calibrated_as or embedder.model_id, fallback)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         # Looks sentence vectors up in the index (ChunkStore.sentence_vectors), when the index keeps them
         self.stored_vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = None
+
+    @property
+    def reader(self) -> Reader | None:
+        """The span reader (waiting for it if it is still loading), or None when this answerer runs without it."""
+        if not self._use_reader:
+            return None
+        return self._reader or shared_reader()
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         """The sentences' vectors: remembered, else kept by the index (when it keeps them), else embedded now."""
@@ -148,7 +165,8 @@ class ExtractiveAnswerer(Answerer):
         It reads the READ_SENTENCES sentences nearest the question, each between its neighbours in its
         passage, neighbouring pieces of a passage joined: a bounded cost however long the passages.
         """
-        if self.reader is None:
+        reader = self.reader
+        if reader is None:
             return np.full(len(spans), np.nan), [None] * len(spans)
         nearest = np.argsort(-similarity, kind="stable")[:READ_SENTENCES]
         pieces: dict[int, list[list[int]]] = {}
@@ -167,7 +185,7 @@ class ExtractiveAnswerer(Answerer):
                 texts.append(passages[i].chunk.text[start:end])
                 offsets.append(start)
                 members.append([k for k, (p, s, e) in enumerate(spans) if p == i and start <= s and e <= end])
-        found = self.reader.read(question, texts, [[(spans[k][1] - o, spans[k][2] - o) for k in ks]
+        found = reader.read(question, texts, [[(spans[k][1] - o, spans[k][2] - o) for k in ks]
                                                    for ks, o in zip(members, offsets)])
         margins, best = np.full(len(spans), np.nan), [None] * len(spans)
         for ks, o, per_sentence in zip(members, offsets, found):
@@ -177,23 +195,24 @@ class ExtractiveAnswerer(Answerer):
         return margins, best
 
     @staticmethod
-    def evidence(question: str, passages: list[Passage], candidates: list[Candidate]) -> tuple[np.ndarray, str]:
-        """What the abstention model weighs (EVIDENCE), and whether the question is in the language of the
-        passage whose sentence holds the best evidence ("same") or not ("cross")."""
+    def evidence(question: str, passages: list[Passage], candidates: list[Candidate]) -> np.ndarray:
+        """What the abstention model weighs (EVIDENCE). The question's language is not among it, only whether
+        it differs from the language of the passages found: a question and a passage in two languages are less
+        similar, whichever the two, than a question and a passage in one."""
         best = max(candidates, key=lambda c: c.score)
         margins = [c.margin for c in candidates if not math.isnan(c.margin)]
         margin = float(np.clip(max(margins), sentence_features.READER_FLOOR, -sentence_features.READER_FLOOR)) \
             if margins else sentence_features.READER_FLOOR
-        missing = sentence_features.missing_terms(question, [p.chunk.text for p in passages])
-        relation = "same" if may_be(question, detect(passages[best.passage].chunk.text)) else "cross"
-        return np.array([best.score, margin, missing]), relation
+        texts = [p.chunk.text for p in passages]
+        missing = sentence_features.missing_terms(question, texts)
+        return np.array([best.score, margin, missing, crosses_languages(question, texts)])
 
     def confidence(self, question: str, passages: list[Passage], candidates: list[Candidate]) -> float:
         """How surely the documents answer, 0–1: the fitted abstention model, 0.5 at its calibrated point."""
         if not candidates:
             return 0.0
-        inputs, relation = self.evidence(question, passages, candidates)
-        model = self.calibration[relation]
+        model = self.calibration
+        inputs = self.evidence(question, passages, candidates)
         return 1 / (1 + math.exp(-float(np.dot(model["weights"], inputs) + model["bias"])))
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
@@ -208,22 +227,29 @@ class ExtractiveAnswerer(Answerer):
         citations = _cite(chosen, passages)
         text = " ".join(f"{quote} [{citation.n}]" for citation in citations for quote in citation.quotes)
         return Answer(question, text, abstained=False, citations=citations, passages=passages,
-                      confidence=confidence, span=_span(chosen, citations, passages))
+                      confidence=confidence, span=_span(chosen, citations, passages, self.ranker.bold_margin))
+
+
+def crosses_languages(question: str, texts: list[str]) -> float:
+    """1.0 when the question is not in the language of the texts found for it (the first of them lead), else 0.0."""
+    return 0.0 if may_be(question, detect(" ".join(texts))) else 1.0
 
 
 def _same_words(one: str, other: str) -> bool:
     return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
 
 
-def _span(chosen: list[Candidate], citations: list[Citation], passages: list[Passage]) -> AnswerSpan | None:
-    """The reader's best span among the quoted sentences, with the citation that quotes it."""
+def _span(chosen: list[Candidate], citations: list[Citation], passages: list[Passage],
+          bold_margin: float) -> AnswerSpan | None:
+    """The reader's best span among the quoted sentences, with the citation that quotes it; confident (shown in
+    bold) where the reader's margin reaches bold_margin."""
     spanned = [c for c in chosen if c.span is not None]
     if not spanned:
         return None
     best = max(spanned, key=lambda c: c.margin)
     citation = next(c for c in citations if c.passage is passages[best.passage])
     start, end = best.span
-    return AnswerSpan(citation.n, start, end, citation.passage.chunk.text[start:end])
+    return AnswerSpan(citation.n, start, end, citation.passage.chunk.text[start:end], best.margin >= bold_margin)
 
 
 def _cite(chosen: list[Candidate], passages: list[Passage]) -> list[Citation]:

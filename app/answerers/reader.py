@@ -4,8 +4,8 @@ The fitted layers and the span head ship in reader.safetensors; the rest are nan
 use the two are built into one ONNX graph (4-bit lower layers as the embedder runs them, float32 fitted ones) in
 the model cache, named by the weights' digest, so a new reader.safetensors builds a new graph.
 """
-import hashlib
 import json
+import sys
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -57,22 +57,25 @@ def _e5_names(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], tupl
     return replaced, (state["qa_outputs.weight"].astype(np.float32), state["qa_outputs.bias"].astype(np.float32))
 
 
-def build(weights: Path, e5_folder: Path) -> Path:
-    """The reader's ONNX graph in the model cache, built once per weights file and e5 conversion (atomically).
+def build(weights: Path, e5_folder: Path, precision: str = "float32") -> Path:
+    """The reader's ONNX graph in the model cache, built once per weights file, e5 conversion and precision of the
+    fitted layers ('float32', or 'int8': per-channel weights, activations quantized per run), atomically.
 
     e5_folder is the converted e5-small (e5_convert.prepared); its name holds the bundled file's digest.
     """
     from safetensors.numpy import load_file
 
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-    target = e5_folder.parent / f"reader-{digest}-{e5_folder.name}-v{GRAPH_VERSION}.onnx"
+    digest = e5_convert.stamped_sha256(weights)[:12]
+    kind = "" if precision == "float32" else f"-{precision}"
+    target = e5_folder.parent / f"reader-{digest}{kind}-{e5_folder.name}-v{GRAPH_VERSION}.onnx"
     if target.is_file():
         return target
     import onnx
 
+    print(f"Preparing the span reader, once: building its ONNX graph from {weights.name} in {target.parent} "
+          "(about 10 s; later starts reuse it).", file=sys.stderr, flush=True)
     replaced, head = _e5_names(load_file(str(weights)))
-    # fitted layers in float32: as int8 their logits moved by a fifth of their range
-    model = e5_convert.build_onnx(e5_convert.read_e5(e5_convert.source_file()), "q4", replaced, head, "float32")
+    model = e5_convert.build_onnx(e5_convert.read_e5(e5_convert.source_file()), "q4", replaced, head, precision)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}-", delete=False) as tmp:
         onnx.save(model, tmp.name)
@@ -107,22 +110,17 @@ class Window:
 class Reader:
     """Finds the answer span of a question in texts; safe to call from several threads at once."""
 
-    def __init__(self, weights: Path = WEIGHTS_FILE):
-        import onnxruntime as ort
-
+    def __init__(self, weights: Path = WEIGHTS_FILE, precision: str | None = None):
+        """precision: of the fitted layers' arithmetic, as reader.json says (float32 unless it names int8)."""
         meta = json.loads(weights.with_name(META_FILE.name).read_text(encoding="utf-8"))
         self.max_tokens = int(meta["max_tokens"])
+        precision = precision or meta.get("precision", "float32")
         folder = e5_convert.prepared("q4")
         # the embedder's tokenizer, without truncation: windows are cut here, the question and the text measured apart
         self._tokenizer = e5_onnx.tokenizer(folder)
         self._bos, self._eos = self._tokenizer.token_to_id("<s>"), self._tokenizer.token_to_id("</s>")
         self._pad = self._tokenizer.token_to_id("<pad>")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(build(weights, folder)), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = e5_onnx.session(build(weights, folder, precision))
 
     def windows(self, question: str, texts: list[str]) -> list[Window]:
         """Each text in windows of at most max_tokens with the question first; a long text's windows share

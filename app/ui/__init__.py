@@ -19,7 +19,8 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
 
 
 def build(pipeline: Pipeline) -> gr.Blocks:
-    with gr.Blocks(title="Ask the documents") as demo:
+    # Gradio keeps a copy of each file it serves (exports, cited documents): a day's worth is kept.
+    with gr.Blocks(title="Ask the documents", delete_cache=(3600, 86400)) as demo:
         gr.Markdown("## Ask the documents")
         status = gr.HTML(documents.render_status(pipeline), elem_id="status")
         with gr.Row(equal_height=False):

@@ -2,8 +2,6 @@
 either opens the source panel). Questions can be limited to chosen documents, and the conversation saved as
 Markdown or JSON."""
 import re
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
@@ -12,6 +10,7 @@ from app.answers import Answer, AnswerSpan, Citation
 from app.errors import AppError
 from app.llm import ANSWERER_FORMS
 from app.pipeline import Pipeline
+from app.ui.served_files import ServedFiles
 
 CSS = """
 .citation { margin-top: .6em; font-size: .92em; }
@@ -69,11 +68,11 @@ def render_citation(citation: Citation, span: AnswerSpan | None = None, turn: in
 def render_answer(answer: Answer, turn: int = 0) -> str:
     """The chat message: the answer (as text, its exact answer in bold, its [n] markers opening their source),
     then each cited passage with its quote highlighted. turn numbers the answer in its conversation."""
-    at = answer.text.find(answer.span.text) if answer.span else -1
+    at = answer.text.find(answer.bold.text) if answer.bold else -1
     if at < 0:
         shown = as_text(answer.text)
     else:
-        end = at + len(answer.span.text)
+        end = at + len(answer.bold.text)
         shown = (as_text(answer.text[:at]) + "<b>" + as_text(answer.text[at:end]) + "</b>"
                  + as_text(answer.text[end:]))
     cited = {c.n for c in answer.citations}
@@ -83,7 +82,7 @@ def render_answer(answer: Answer, turn: int = 0) -> str:
         parts[0] += f' <span class="confidence">· confidence {answer.confidence:.0%}</span>'
     if answer.note:
         parts.append(f"<i>{as_text(answer.note)}</i>")
-    parts += [render_citation(c, answer.span, turn) for c in answer.citations]
+    parts += [render_citation(c, answer.bold, turn) for c in answer.citations]
     return "\n\n".join(parts)
 
 
@@ -99,7 +98,7 @@ def build(pipeline: Pipeline):
     """The chat, its question box with the documents selector, Stop, export and the answerer settings.
     Returns the documents selector and the line that says what is searched, which the documents panel keeps up
     to date, and the conversation's answers, whose citations the source panel opens."""
-    session_files = Path(tempfile.mkdtemp(prefix="ask-the-documents-"))
+    exports = ServedFiles("ask-the-documents-exports-")
 
     def respond(message: str, history: list[dict], turns: list, answerer: str, scope: list[str] | None,
                 answers: list[Answer]):
@@ -124,7 +123,7 @@ def build(pipeline: Pipeline):
         """The export buttons, holding the conversation so far."""
         if not answers:
             return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
-        folder = Path(tempfile.mkdtemp(dir=session_files))
+        folder = exports.folder()
         markdown, data = folder / "conversation.md", folder / "conversation.json"
         markdown.write_text(conversation.to_markdown(answers), encoding="utf-8")
         data.write_text(conversation.to_json(answers), encoding="utf-8")

@@ -1,8 +1,6 @@
 """The source panel beside the chat: a cited PDF page drawn with the quoted sentence highlighted, or a
 document's text scrolled to the passage; page buttons and the whole file to download."""
 import shutil
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
@@ -11,6 +9,7 @@ from app.errors import AppError
 from app.pipeline import Pipeline
 from app.sources import SourceView
 from app.ui.chat import as_text
+from app.ui.served_files import ServedFiles
 
 CSS = """
 .source-text { white-space: pre-wrap; max-height: 560px; overflow-y: auto; font-size: .92em; }
@@ -49,7 +48,7 @@ def caption(view: SourceView, citation: Citation | None) -> str:
 
 def build(pipeline: Pipeline, answers: gr.State) -> None:
     """The panel, hidden until a citation of the conversation's answers is clicked."""
-    copies = Path(tempfile.mkdtemp(prefix="ask-the-documents-sources-"))  # Gradio serves files from temp folders
+    copies = ServedFiles("ask-the-documents-sources-")
 
     def open_cited(request: str, answered: list[Answer]):
         """Opens citation "turn:n" of this conversation at the page of its quote."""
@@ -79,7 +78,7 @@ def build(pipeline: Pipeline, answers: gr.State) -> None:
             return (gr.update(visible=True), f"⚠️ {as_text(str(exc).removeprefix('⚠️ '))}", hidden, hidden,
                     hidden, hidden, hidden, None)
         path = view.path
-        copy = Path(tempfile.mkdtemp(dir=copies)) / path.name
+        copy = copies.folder() / path.name
         shutil.copyfile(path, copy)
         paged = view.image is not None
         return (gr.update(visible=True), caption(view, place["citation"]),

@@ -61,11 +61,11 @@ def table_text(rows: list[list[str]]) -> str:
     rows = [[" ".join(cell.split()) for cell in row] for row in rows]
     rows = [row for row in rows if any(row)]
     if len(rows) < 2 or not all(rows[0]) or len(rows[0]) < 2:
-        return "\n".join(" | ".join(row) for row in rows)
+        return "\n".join(" | ".join(cell for cell in row if cell) for row in rows)
     header, lines = rows[0], [" | ".join(rows[0])]
     for row in rows[1:]:
         if len(row) != len(header):
-            lines.append(" | ".join(row))
+            lines.append(" | ".join(cell for cell in row if cell))
         else:
             lines.append(" | ".join(f"{name}: {cell}" for name, cell in zip(header, row) if cell))
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import pypdfium2.raw as pdfium_c
 
 from index.errors import DocumentError
 from index.formats import Extracted, PageProgress, clean, ocr, table_text
+from index.text import is_code
 
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 # A line that is only a page number: "3", "- 3 -", "Page 3 of 10", "3/10", "Pagina 3 din 10".
@@ -227,7 +228,7 @@ class _Tables:
             inside = [i for i, line in enumerate(lines)
                       if x0 - 2 <= line.left and line.right <= x1 + 2 and height - bottom - 2 <= line.bottom <= height - top + 2]
             cells = [[" ".join((cell or "").split()) for cell in row] for row in table.extract()]
-            if not inside or len(cells) < 2:
+            if not inside or len(cells) < 2 or not _is_table(cells):
                 continue
             size = statistics.median(lines[i].size for i in inside)
             rows = [_row_line(text, row, table_number, size, height)
@@ -240,6 +241,15 @@ class _Tables:
     def close(self) -> None:
         if self._document is not None:
             self._document.close()
+
+
+def _is_table(cells: list[list[str]]) -> bool:
+    """Whether a ruled box holds a table: text in two columns or more, not lines of code. Documentation pages
+    draw code in bordered, shaded boxes that the table finder takes for tables."""
+    columns = {j for row in cells for j, cell in enumerate(row) if cell}
+    filled = [cell for row in cells for cell in row if cell]
+    code = sum(is_code(cell, 0, len(cell)) for cell in filled)
+    return len(columns) >= 2 and code * 2 < len(filled)
 
 
 def _filled(rows, cells: list[list[str]]) -> list[list[tuple[float, float, float, float]]]:
