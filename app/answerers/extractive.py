@@ -21,7 +21,8 @@ RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
 DEFAULT_MIN_CONFIDENCE = 0.5  # the calibrated point: below it, "not in the documents"
 READ_SENTENCES = 4  # the reader reads the sentences nearest the question, each with its neighbours
 # What the abstention model weighs: the best sentence's evidence, how far the reader's best span beats "no
-# answer", and the share of the question's names and numbers that no passage holds.
+# answer", the share of the question's names and numbers that no passage holds, and whether the question is in
+# another language than the passages.
 EVIDENCE = ("sentence_evidence", "reader_margin", "missing_terms", "crosses_languages")
 _reader: Reader | None = None
 _reader_lock = threading.Lock()
@@ -107,7 +108,8 @@ class ExtractiveAnswerer(Answerer):
         # Evidence scores are on each embedding model's own scale: one abstention model per embedding model, the
         # same for every question language. A model the file does not calibrate gets a steep line through its
         # own threshold on the sentence evidence.
-        fallback = {"weights": [100.0, 0.0, -2.0], "bias": -100.0 * embedder.answer_threshold}
+        steep = {"sentence_evidence": 100.0, "missing_terms": -2.0}
+        fallback = {"weights": [steep.get(name, 0.0) for name in EVIDENCE], "bias": -100.0 * embedder.answer_threshold}
         self.calibration = self.ranker.abstention.get(embedder.calibrated_as or embedder.model_id, fallback)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
