@@ -274,22 +274,22 @@ class FastTokenizer:
     def _mapped(encoding, to_global: np.ndarray) -> Encoded:
         return Encoded(to_global[np.asarray(encoding.ids, dtype=np.int64)].tolist(), encoding.offsets)
 
-    def encode(self, text: str, add_special_tokens: bool = True) -> Encoded:
-        tokenizer, to_global = self._model_for([text])
-        return self._mapped(tokenizer.encode(text, add_special_tokens=add_special_tokens), to_global)
-
-    def encode_batch(self, texts: list[str], add_special_tokens: bool = True) -> list[Encoded]:
+    def _run(self, method: str, texts: list[str], add_special_tokens: bool) -> list[Encoded]:
+        """`tokenizers`' batch method of that name, on a model of the pieces these texts can use."""
         texts = list(texts)
         tokenizer, to_global = self._model_for(texts)
-        encodings = tokenizer.encode_batch(texts, add_special_tokens=add_special_tokens)
+        encodings = getattr(tokenizer, method)(texts, add_special_tokens=add_special_tokens)
         return [self._mapped(e, to_global) for e in encodings]
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> Encoded:
+        return self._run("encode_batch", [text], add_special_tokens)[0]
+
+    def encode_batch(self, texts: list[str], add_special_tokens: bool = True) -> list[Encoded]:
+        return self._run("encode_batch", texts, add_special_tokens)
 
     def encode_batch_fast(self, texts: list[str], add_special_tokens: bool = True) -> list[Encoded]:
         """As `tokenizers`' encode_batch_fast: the ids; its offsets are not tracked."""
-        texts = list(texts)
-        tokenizer, to_global = self._model_for(texts)
-        encodings = tokenizer.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
-        return [self._mapped(e, to_global) for e in encodings]
+        return self._run("encode_batch_fast", texts, add_special_tokens)
 
     def token_to_id(self, token: str) -> int | None:
         if not token or len(token) > self._max_len:
