@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings
+from filelock import FileLock
 
 from index.errors import StoreError
 from index.chunking import Chunk
@@ -105,7 +106,9 @@ def open_client(index_dir: Path | None = None, url: str | None = None, fresh: bo
                 settings=settings,
             )
         index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(index_dir), settings=settings)
+        # the first client on a directory creates Chroma's tables: two processes doing it at once collide
+        with FileLock(index_dir / "open.lock", timeout=120):
+            return chromadb.PersistentClient(path=str(index_dir), settings=settings)
     except Exception as exc:  # chromadb raises bare Exception/ValueError for connection and disk problems
         where = url or index_dir
         raise StoreError(f"Cannot open the index at {where}: {exc}") from None
