@@ -8,6 +8,7 @@ import gradio as gr  # noqa: E402
 from app.errors import AppError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.ui import api, chat, documents, server, source_panel  # noqa: E402
+from app.ui.admission import Admission  # noqa: E402
 from app.ui.keys import BearerKeys  # noqa: E402
 from index import worker  # noqa: E402
 
@@ -18,7 +19,10 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
 
 
-def build(pipeline: Pipeline) -> gr.Blocks:
+def build(pipeline: Pipeline, admission: Admission | None = None) -> gr.Blocks:
+    """The page and its endpoints; admission bounds the calls outside Gradio's queue (by default, the settings'
+    --concurrency and --max-queue)."""
+    admission = admission or Admission(pipeline.settings.concurrency, pipeline.settings.max_queue)
     # Gradio keeps a copy of each file it serves (exports, cited documents): a day's worth is kept.
     with gr.Blocks(title="Ask the documents", delete_cache=(3600, 86400)) as demo:
         gr.Markdown("## Ask the documents")
@@ -29,7 +33,7 @@ def build(pipeline: Pipeline) -> gr.Blocks:
             with gr.Column(scale=4, elem_id="documents-panel"):
                 source_panel.build(pipeline, answers)
                 refresh, inputs, panel = documents.build(pipeline, status, scope, searched)
-        api.build(pipeline)
+        api.build(pipeline, admission)
         demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
     return demo
 
@@ -40,11 +44,14 @@ def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]
     and, with mcp, the MCP server take a bearer token: one of api_keys, or a login as USER:PASSWORD."""
     settings = pipeline.settings
     worker.warm(settings.read_limits)  # the first upload does not wait for a reading process to start
-    demo = build(pipeline).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
+    # one admission for the ways in that Gradio's queue does not see (MCP, /v1), with the queue's bounds
+    admission = Admission(settings.concurrency, settings.max_queue)
+    demo = build(pipeline, admission).queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     try:
         demo.launch(server_name=host, server_port=port, css=CSS, js=source_panel.JS, theme=THEME, show_error=True,
                     auth=list(logins) or None, max_file_size=f"{int(settings.max_upload_mb * 1_000_000)}b",
                     mcp_server=mcp,
-                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS, BearerKeys(api_keys, logins), api.MCP_TOOLS))
+                    app_kwargs=server.app_kwargs(pipeline, api.INPUTS, BearerKeys(api_keys, logins), api.MCP_TOOLS,
+                                                admission))
     except OSError as exc:
         raise AppError(f"Cannot serve on {host}:{port}: {exc}. Choose another --port.") from None

@@ -4,10 +4,12 @@ import inspect
 import json
 from pathlib import Path
 
+import anyio
 import gradio as gr
 
 from app.errors import AppError
 from app.pipeline import Pipeline
+from app.ui.admission import Admission, Busy
 
 
 # Each named endpoint's number of inputs, for calls over plain HTTP that leave the optional last ones out
@@ -21,18 +23,27 @@ def _endpoint(fn, name: str) -> None:
     INPUTS[name] = len(inspect.signature(fn).parameters)
 
 
-def _as_json_text(fn):
-    """fn for MCP clients: its result as JSON text (Gradio would hand them Python's repr of a dict)."""
+def _as_json_text(fn, admission: Admission):
+    """fn for MCP clients: its result as JSON text (Gradio would hand them Python's repr of a dict), once admitted
+    (MCP calls skip Gradio's queue); a refused call is an MCP error result that says the server is busy. The call
+    waits for its turn in the event loop and takes a worker thread only once admitted."""
     @functools.wraps(fn)
-    def tool(*args, **kwargs) -> str:
-        return json.dumps(fn(*args, **kwargs), ensure_ascii=False)
+    async def tool(*args, **kwargs) -> str:
+        try:
+            ticket = admission.admit()
+        except Busy as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        async with ticket:
+            result = await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+        return json.dumps(result, ensure_ascii=False)
 
     tool.__signature__ = inspect.signature(fn).replace(return_annotation=str)
     tool.__annotations__ = {**fn.__annotations__, "return": str}
     return tool
 
 
-def build(pipeline: Pipeline) -> None:
+def build(pipeline: Pipeline, admission: Admission) -> None:
+    """The endpoints; admission bounds the MCP tools, which run outside Gradio's queue."""
     def ask(question: str, sources: list[str] | None = None) -> dict:
         """Answers a question from the indexed documents (reports, articles, manuals the user added), quoting
         the sentence that answers it, with citations: each cited passage's source file, page (for PDFs), the quoted
@@ -95,7 +106,7 @@ def build(pipeline: Pipeline) -> None:
     # name. They run outside the queue, because Gradio's queued path calls the app back over HTTP without the
     # login that --auth asks for; the MCP route has its own (app.ui.server.McpGate).
     for fn in (ask, documents):
-        gr.api(_as_json_text(fn), api_name=f"mcp_{fn.__name__}", queue=False)
+        gr.api(_as_json_text(fn, admission), api_name=f"mcp_{fn.__name__}", queue=False)
     for fn in (ask, ask_llm, source, documents, delete):
         _endpoint(fn, fn.__name__)
     # A file endpoint goes through a File component, which accepts only files uploaded to this server.

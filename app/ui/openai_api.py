@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app import answerers
 from app.answers import Answer
 from app.errors import AppError
 from app.pipeline import Pipeline
+from app.ui.admission import RETRY_AFTER_S, Admission, Busy, Ticket
 from app.ui.keys import REFUSAL, BearerKeys
 
 OWNER = "ask-the-documents"
@@ -36,8 +38,9 @@ def content(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status)
+def _error(status: int, message: str, kind: str, code: str | None = None, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status,
+                        headers=headers)
 
 
 def _turns(messages: list) -> tuple[str, list[tuple[str, str]]]:
@@ -62,7 +65,9 @@ def _turns(messages: list) -> tuple[str, list[tuple[str, str]]]:
     return said[users[-1]][1], history
 
 
-def routes(pipeline: Pipeline, keys: BearerKeys) -> list[APIRoute]:
+def routes(pipeline: Pipeline, keys: BearerKeys, admission: Admission) -> list[APIRoute]:
+    """GET /v1/models and POST /v1/chat/completions; a completion past admission's bounds gets a 503 with
+    Retry-After."""
     def refuse(request: Request) -> JSONResponse | None:
         if keys.allows(request.headers.get("authorization", "")):
             return None
@@ -97,11 +102,17 @@ def routes(pipeline: Pipeline, keys: BearerKeys) -> list[APIRoute]:
             return _error(400, str(exc), "invalid_request_error")
         sources = body.get("sources") if isinstance(body.get("sources"), list) else None
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        try:
+            ticket = admission.admit()
+        except Busy as exc:
+            return _error(503, str(exc), "server_error", "server_busy", {"Retry-After": str(RETRY_AFTER_S)})
         if body.get("stream"):
-            return StreamingResponse(_stream(pipeline, question, history, model, sources, reply_id, created),
-                                     media_type="text/event-stream")
+            await ticket.start()  # its turn comes before the first byte is sent
+            return StreamingResponse(_stream(pipeline, question, history, model, sources, reply_id, created, ticket),
+                                     media_type="text/event-stream", background=BackgroundTask(ticket.close))
         try:  # in a worker thread: an answer takes a while, and the server's other requests go on meanwhile
-            answer = await run_in_threadpool(pipeline.ask, question, history, model, sources)
+            async with ticket:
+                answer = await run_in_threadpool(pipeline.ask, question, history, model, sources)
         except AppError as exc:
             return _error(400, str(exc), "invalid_request_error")
         text = content(answer)
@@ -117,9 +128,10 @@ def routes(pipeline: Pipeline, keys: BearerKeys) -> list[APIRoute]:
 
 
 def _stream(pipeline: Pipeline, question: str, history: list, model: str, sources: list | None, reply_id: str,
-            created: int) -> Iterator[str]:
+            created: int, ticket: Ticket) -> Iterator[str]:
     """Server-sent events in OpenAI's chunk shape: the answer's text as it grows, then the sources and the
-    citations, then [DONE]. An error after the stream has started is sent as an error event."""
+    citations, then [DONE]. An error after the stream has started is sent as an error event. ticket, whose turn
+    has come, is given back at the end."""
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         data = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
@@ -141,4 +153,6 @@ def _stream(pipeline: Pipeline, question: str, history: list, model: str, source
                     yield chunk({"content": grown})
     except AppError as exc:
         yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'invalid_request_error'}})}\n\n"
+    finally:
+        ticket.close()
     yield "data: [DONE]\n\n"

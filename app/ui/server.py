@@ -9,6 +9,7 @@ from starlette.middleware import Middleware
 
 from app.pipeline import Pipeline
 from app.ui import openai_api
+from app.ui.admission import Admission
 from app.ui.keys import REFUSAL, BearerKeys
 
 MCP_PATH = "/gradio_api/mcp"
@@ -122,11 +123,12 @@ class McpGate:
         await self.app(scope, receive, send)
 
 
-def app_kwargs(pipeline: Pipeline, inputs: dict[str, int], keys: BearerKeys, mcp_tools: list[str] = ()) -> dict:
+def app_kwargs(pipeline: Pipeline, inputs: dict[str, int], keys: BearerKeys, mcp_tools: list[str],
+               admission: Admission) -> dict:
     """What Gradio passes to its FastAPI app: the extra routes (/health, the OpenAI-compatible /v1) and the
     middleware. inputs: each named endpoint's number of inputs; keys: the bearer tokens /v1 and MCP take;
-    mcp_tools: the endpoints MCP clients see as tools."""
-    return {"routes": [health_route(pipeline), *openai_api.routes(pipeline, keys)],
+    mcp_tools: the endpoints MCP clients see as tools; admission: the bounds of /v1 (and MCP)."""
+    return {"routes": [health_route(pipeline), *openai_api.routes(pipeline, keys, admission)],
             "middleware": [Middleware(BusyMessage, max_queue=pipeline.settings.max_queue),
                            Middleware(OptionalInputs, inputs=inputs),
                            Middleware(McpGate, tools=list(mcp_tools), keys=keys)]}
