@@ -79,10 +79,9 @@ class Pipeline:
             seen.add(source)
             follow(source, done, total)
 
-        try:
-            with self._writing():
-                return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force,
-                            pages, self.settings.sentence_vectors, self.settings.read_limits)
+        try:  # files are read outside the writer lock, which sync takes to write
+            return sync(self.settings.docs, self.store, self.embedder, self.chunker, paths, progress, force,
+                        pages, self.settings.sentence_vectors, self.settings.read_limits, self._writing)
         finally:
             with self._reading_lock:  # a file that failed to read is no longer being read
                 for source in seen:
@@ -132,8 +131,9 @@ class Pipeline:
                     self._reading.pop(stored, None)
 
         if chosen:
-            with self._writing():
-                self._store_uploads(ReadAhead(list(chosen), read), chosen, report, progress)
+            read_all = list(ReadAhead(list(chosen), read))  # read (and OCR'd) without the writer lock
+            with self._writing():  # which is taken only to write
+                self._store_uploads(read_all, chosen, report, progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -153,10 +153,11 @@ class Pipeline:
         return loading.read(stored, data, lambda done, total: follow(stored, done, total),
                             self.settings.read_limits), data
 
-    def _store_uploads(self, read: Iterator[tuple[str, tuple[loading.Document, bytes] | DocumentError]],
+    def _store_uploads(self, read: list[tuple[str, tuple[loading.Document, bytes] | DocumentError]],
                        chosen: dict[str, tuple[str, Path]], report: uploads.UploadReport,
                        progress: bool | Progress) -> None:
-        """Stores each file as soon as it is read (the next ones being read meanwhile); a refused one is noted."""
+        """Stores each file that was read; a refused one is noted. A file whose stored record already has the
+        bytes read (another writer stored them meanwhile) is reported unchanged."""
         docs, placed, written = self.settings.docs, uploads.Placed(), []
         indexed = IndexReport()
 

@@ -1,8 +1,10 @@
 """Brings the store in line with the documents folder, embedding only new and changed files."""
+import contextvars
 import hashlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 from dataclasses import dataclass, field
@@ -49,14 +51,17 @@ class IndexReport:
 
 def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
          paths: list[Path] | None = None, progress: bool | Progress = True, force: bool = False,
-         reading: Reading | None = None, sentences: bool = False, limits: ReadLimits = ReadLimits()) -> IndexReport:
+         reading: Reading | None = None, sentences: bool = False, limits: ReadLimits = ReadLimits(),
+         writing: Callable[[], AbstractContextManager] = nullcontext) -> IndexReport:
     """Indexes new and changed files under root (or under paths inside it) and drops deleted ones.
 
     Files indexed from another documents folder (another app process on a shared Chroma server) are
     left alone.
-    Every new or changed file is read and checked before anything is written, so a bad file changes nothing (the
-    passages of those read are embedded meanwhile); a file whose bytes match its record is not read again.
-    With force, unchanged files are embedded again too. reading follows the pages of each file read.
+    The new and changed files are read (and OCR'd) first, outside writing (the index's writer lock), so that a
+    long read holds up no other writer; then, under writing, each file's digest decides whether what was read is
+    still current (a file changed meanwhile is read again) and the records as they are now decide what is left to
+    embed. A bad file changes nothing; a file whose bytes match its record is not read again. With force, unchanged
+    files are embedded again too. reading follows the pages of each file read.
     """
     started = time.perf_counter()
     if not root.is_dir():
@@ -64,35 +69,47 @@ def sync(root: Path, store: ChunkStore, embedder: Embedder, chunker: Chunker,
     files, unsupported = find_files(root, paths)
     scopes = [source_name(root, p) for p in paths] if paths else ["."]
     report = IndexReport(skipped=[source_name(root, p) for p in unsupported])
+
+    def read(path: Path) -> Document:
+        return read_file(root, path, progress, reading, limits)
+
     records = store.files()
     changed = [path for path in files if force or not _unchanged(records.get(source_name(root, path)), path)]
-    report.unchanged += [source_name(root, path) for path in files if path not in changed]
-    documents = ReadAhead(changed, lambda path: read_file(root, path, progress, reading, limits))
-    write(store, embedder, chunker, documents, records, report, progress, force, sentences, len(changed), hold=True)
+    documents = list(ReadAhead(changed, read))
+    with writing():
+        records = store.files()  # another writer may have indexed some of these files meanwhile
+        current, gone = [], set()
+        for path, doc in zip(changed, documents):
+            digest = _digest(path)
+            if digest is None:
+                gone.add(path)
+            else:
+                current.append(doc if digest == doc.sha256 else read(path))
+        report.unchanged += [source_name(root, path) for path in files if path not in changed]
+        write(store, embedder, chunker, current, records, report, progress, force, sentences)
 
-    present = {source_name(root, path) for path in files}
-    for source, record in records.items():
-        in_scope = any(s == "." or source == s or source.startswith(s + "/") for s in scopes)
-        if in_scope and source not in present and record.origin in ("", store.origin):
-            store.remove_file(record)
-            report.removed.append(source)
+        present = {source_name(root, path) for path in files if path not in gone}
+        for source, record in records.items():
+            in_scope = any(s == "." or source == s or source.startswith(s + "/") for s in scopes)
+            if in_scope and source not in present and record.origin in ("", store.origin):
+                store.remove_file(record)
+                report.removed.append(source)
     report.seconds = time.perf_counter() - started
     return report
 
 
 class ReadAhead(Iterator[R]):
     """read(item) for each item, in order, with the next `readers` items being read meanwhile (on threads: each
-    read waits on a reading process), so that reading goes on while what was read is embedded."""
+    read waits on a reading process), so that several files are read at once."""
 
     def __init__(self, items: list[T], read: Callable[[T], R], readers: int = READERS):
         self._pool = ThreadPoolExecutor(readers, thread_name_prefix="read")
-        self._pending = deque(self._pool.submit(read, item) for item in items[:readers])
-        self._rest, self._read = deque(items[readers:]), read
+        self._rest, self._read = deque(items), read
+        self._pending = deque(self._submit() for _ in range(min(readers, len(items))))
 
-    @property
-    def finished(self) -> bool:
-        """Whether every item has been read without an error (some may not have been taken yet)."""
-        return not self._rest and all(f.done() and not f.exception() for f in self._pending)
+    def _submit(self):
+        """The next item's read, in the caller's context (so that, say, a progress bar of the caller's follows it)."""
+        return self._pool.submit(contextvars.copy_context().run, self._read, self._rest.popleft())
 
     def __next__(self) -> R:
         if not self._pending:
@@ -100,7 +117,7 @@ class ReadAhead(Iterator[R]):
             raise StopIteration
         future = self._pending.popleft()
         if self._rest:
-            self._pending.append(self._pool.submit(self._read, self._rest.popleft()))
+            self._pending.append(self._submit())
         try:
             return future.result()
         except BaseException:
@@ -112,10 +129,17 @@ class ReadAhead(Iterator[R]):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _digest(path: Path) -> str | None:
+    """The file's SHA-256 now; None when it is gone."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
 def _unchanged(record: FileRecord | None, path: Path) -> bool:
     """Whether the file's bytes are those its complete record was indexed from: then it is not read again."""
-    return bool(record and record.complete and not record.reread
-                and record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest())
+    return bool(record and record.complete and not record.reread and record.sha256 == _digest(path))
 
 
 def read_file(root: Path, path: Path, progress: bool | Progress = True, reading: Reading | None = None,
@@ -177,11 +201,8 @@ def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: It
     sentences, their answering sentences' vectors too (see keep_sentences). A changed file's passages (and
     sentences) whose text is as before keep their vectors; report counts the passages embedded.
 
-    documents may be files still being read (a ReadAhead), `files` of them: each is embedded as it comes. With
-    hold, nothing is stored until every one is read, so that a file that cannot be read (an error raised by
-    documents) changes nothing; what was embedded meanwhile waits in memory."""
+    documents may be a generator, of `files` documents (for the progress bar)."""
     files = len(documents) if files is None else files
-    held = []
     with tqdm(total=files, unit="file", desc="Indexing", disable=progress is not True or not files) as bar:
         def advance(files_done: int = 0) -> None:
             bar.update(files_done)
@@ -198,15 +219,6 @@ def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: It
             (report.updated if record else report.added).append(doc.source)
             todo = _Todo(doc, chunker.split(doc), record,
                          store.passage_vectors(doc.source) if record and not force else {})
-            if hold and not getattr(documents, "finished", True):
-                report.chunks_embedded += todo.embed(embedder, todo.chunks)
-                held.append(todo)
-                advance()
-                continue
-            for todo in [*held, todo]:  # every file is read: from now on each is stored as it is embedded
-                _store(store, embedder, todo, report, sentences, advance)
-            held = []
-        for todo in held:
             _store(store, embedder, todo, report, sentences, advance)
 
 

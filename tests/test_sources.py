@@ -1,7 +1,10 @@
 """Sources opened at the cited place: highlight boxes checked against the PDF's own characters, text documents
 marked, questions limited to chosen documents, and files still being indexed named in the answer."""
 import base64
+import hashlib
 import io
+import subprocess
+import sys
 import threading
 
 import pypdfium2 as pdfium
@@ -12,7 +15,7 @@ from app.config import Settings
 from app.errors import DocumentError
 from app.pipeline import Pipeline
 from index.text import sentence_spans
-from tests.conftest import SEED, SENTENCE_2004
+from tests.conftest import ROOT, SEED, SENTENCE_2004
 from tests.documents import make_docx, make_pdf, multipage_html, page_html
 from tests.test_uploads import PAGES
 
@@ -190,11 +193,45 @@ def test_an_answer_names_a_file_still_being_read(docs, tmp_path):
         answer = pipeline.ask("How many tests did the laboratory run on treated water?")
         assert answer.to_dict()["indexing"] == [{"source": "long-report.pdf", "stage": "reading", "percent": 50}]
         assert "long-report.pdf is still being indexed (reading page 3 of 4); ask again when it is done" in answer.note
+        # the read holds no writer lock: another upload, and an `index` run in another process, are written meanwhile
+        assert not pipeline._writing.busy()
+        other = tmp_path / "hours.md"
+        other.write_text("# Library\n\nThe library opens at 9:00 on weekdays.", encoding="utf-8")
+        assert pipeline.upload([("hours.md", other)]).added == ["hours.md"]
+        (docs / "note.md").write_text("# Note\n\nThe pool closes in August for repairs.", encoding="utf-8")
+        run = subprocess.run([sys.executable, "-m", "app", "index", "--docs", str(docs), "--index-dir",
+                              str(tmp_path / "index"), "--lock-timeout", "30"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+        assert run.returncode == 0 and "Waiting for the indexer" not in run.stderr, run.stderr
+        assert reached.is_set() and uploader.is_alive()  # still held at page 2
     finally:
         finish.set()
         uploader.join()
     assert pipeline.indexing() == []
     assert "12,480 tests" in pipeline.ask("How many tests did the laboratory run on treated water?").text
+    assert {"hours.md", "note.md", "long-report.pdf"} <= {record.source for record in pipeline.documents()}
+
+
+def test_a_file_changed_while_it_was_read_is_read_again_under_the_lock(docs, tmp_path):
+    """`index` reads outside the writer lock; what it writes is the file as it is when the lock is taken."""
+    pipeline = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index"))
+    pipeline.index(progress=False)
+    august, october = (make_pdf(page_html(f"<p>The pool closes in {month} for repairs.</p>"),
+                                tmp_path / f"{month}.pdf") for month in ("August", "October"))
+    notice = docs / "notice.pdf"
+    notice.write_bytes(august.read_bytes())
+    edited = []
+
+    def reading(source, done, total):
+        if source == "notice.pdf" and not edited:  # the file is replaced while it is being read
+            notice.write_bytes(october.read_bytes())
+            edited.append(source)
+
+    report = pipeline.index(progress=False, reading=reading)
+    assert edited and report.added == ["notice.pdf"]
+    record = pipeline.store.files()["notice.pdf"]
+    assert record.sha256 == hashlib.sha256(notice.read_bytes()).hexdigest()
+    assert "October" in pipeline.ask("When does the pool close for repairs?").text
 
 
 def test_a_table_row_keeps_its_header_and_answers_from_it(docs, tmp_path):
