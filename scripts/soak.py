@@ -7,9 +7,10 @@ Each uploading user, in a loop, uploads a small PDF, DOCX or HTML file holding a
 (right when the answer quotes it), deletes the file and checks that the fact is no longer answered. Every
 --sample seconds the server's resident memory and open file descriptors are recorded.
 
-Reports failures, wrong answers, p50/p95 of the questions, and the growth of memory and descriptors from the end of
-the warm-up (the first 5 minutes, or a sixth of a shorter run) to the end; exits 1 when there is a failure, a wrong
-answer, or a growth above --max-growth (10%).
+Reports failures, wrong answers, p50/p95 of the questions, the growth of memory and descriptors from the end of
+the warm-up (the first 5 minutes, or a sixth of a shorter run) to the end, and memory's trend after the warm-up in
+percent per 10 minutes; exits 1 when there is a failure, a wrong answer, a growth above --max-growth (10%), or, over
+10 minutes or more after the warm-up, a trend above --max-slope (1%).
 
     python scripts/soak.py [--seconds 1800] [--askers 4] [--uploaders 2] [--json eval/out/soak.json]
 """
@@ -130,12 +131,24 @@ def run(url: str, pid: int, questions: list[str], seconds: float, askers: int, u
         end = statistics.median(s[key] for s in samples[-3:])
         return round(100 * (end - base) / base, 1)
 
+    def slope(key: str) -> float:
+        """The least-squares trend after the warm-up, in percent of its start per 10 minutes."""
+        after = [(s["t"], s[key]) for s in samples if s["t"] >= warm_up]
+        if len(after) < 3:
+            return 0.0
+        per_second = statistics.linear_regression([t for t, _ in after], [v for _, v in after]).slope
+        return round(100 * per_second * 600 / after[0][1], 2)
+
     return {"seconds": round(seconds), "askers": askers, "uploaders": uploaders, "questions": len(latencies),
             "upload_cycles": cycles[0], "failures": len(failures), "wrong_answers": len(wrong),
             "latency_p50_ms": round(percentile(latencies, 0.5) or 0, 1),
             "latency_p95_ms": round(percentile(latencies, 0.95) or 0, 1),
             "warm_up_s": round(warm_up), "rss_growth_percent": growth("rss_mb"),
-            "open_files_growth_percent": growth("open_files"), "samples": samples,
+            "rss_slope_percent_per_10_min": slope("rss_mb"), "rss_mb_after_warm_up": [
+                s["rss_mb"] for s in samples if s["t"] >= warm_up][:1] + [samples[-1]["rss_mb"]],
+            "open_files_growth_percent": growth("open_files"),
+            "open_files_range": [min(s["open_files"] for s in samples), max(s["open_files"] for s in samples)],
+            "samples": samples,
             "failure_examples": failures[:5], "wrong_examples": wrong[:5]}
 
 
@@ -148,6 +161,8 @@ def main() -> int:
     parser.add_argument("--uploaders", type=int, default=2)
     parser.add_argument("--sample", type=float, default=10, help="seconds between samples (default: %(default)s)")
     parser.add_argument("--max-growth", type=float, default=10, help="percent (default: %(default)s)")
+    parser.add_argument("--max-slope", type=float, default=1, help="percent of memory per 10 minutes after the "
+                        "warm-up, checked when that part of the run lasts 10 minutes or more (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the figures here")
     args = parser.parse_args()
     if args.url and not args.pid:
@@ -174,7 +189,9 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
-    grew = max(figures["rss_growth_percent"], figures["open_files_growth_percent"]) > args.max_growth
+    grew = (max(figures["rss_growth_percent"], figures["open_files_growth_percent"]) > args.max_growth
+            or (figures["seconds"] - figures["warm_up_s"] >= 600
+                and figures["rss_slope_percent_per_10_min"] > args.max_slope))
     return 1 if figures["failures"] or figures["wrong_answers"] or grew else 0
 
 
