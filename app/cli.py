@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     serve.add_argument("--concurrency", type=_positive, default=defaults.concurrency,
                        help="requests of each kind (questions, uploads, …) worked on at once (default: %(default)s)")
+    serve.add_argument("--watch", action=argparse.BooleanOptionalAction, default=True,
+                       help="index files added, changed or removed in --docs while serving, within seconds "
+                            "(default: on)")
+    serve.add_argument("--watch-settle", type=float, default=2.0, metavar="SECONDS",
+                       help="how long the folder must stay unchanged before it is synced, so that a file being "
+                            "copied in is not read half-written (default: %(default)s)")
     serve.add_argument("--max-queue", type=_positive, default=defaults.max_queue,
                        help="requests that may wait; past it a request is told the server is busy "
                             "(default: %(default)s)")
@@ -446,6 +452,9 @@ def parse_auth(items: list[str]) -> list[tuple[str, str]]:
 
 
 def cmd_serve(args) -> int:
+    from app.ui import native_memory
+
+    native_memory.keep_level()  # before the models' and the server's threads start
     from app import ui
 
     logins = parse_auth(args.auth)
@@ -454,6 +463,10 @@ def cmd_serve(args) -> int:
               "read, upload and delete documents. Add --auth USER:PASSWORD.", file=sys.stderr)
     api_keys = [key for key in args.api_key or os.environ.get("RAG_API_KEY", "").split(",") if key.strip()]
     pipeline = _open(args)
+    if args.watch:
+        from app.folder_watch import FolderWatch
+
+        FolderWatch(pipeline, args.watch_settle).start()
     ui.serve(pipeline, args.host, args.port, logins, api_keys, args.mcp)
     return 0
 

@@ -14,6 +14,7 @@ CSS = """
 #documents-result .refused { color: var(--error-text-color); }
 """
 COLUMNS = ["Document", "Type", "Pages", "Passages", "Indexed (UTC)"]
+TICK_S = 3  # how often an open page looks whether the indexed documents changed
 
 
 def render_status(pipeline: Pipeline) -> str:
@@ -103,4 +104,22 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
     files.upload(on_upload, [files, scope], [*panel, files], show_progress_on=files, api_visibility="private")
     remove.click(on_remove, [choice, scope], panel, show_progress_on=table, api_visibility="private")
     reindex.click(on_reindex, scope, panel, show_progress_on=table, api_visibility="private")
+    # What another process or the folder watch wrote shows up without a reload: a tick every few seconds looks
+    # whether the indexed documents changed, and only then redraws the panel and the status line.
+    seen = gr.State(_documents_signature(pipeline))
+
+    def on_tick(before: tuple, chosen: list[str] | None):
+        now = _documents_signature(pipeline)
+        if now == before:
+            return *[gr.skip()] * (len(panel) - 1), before
+        table_rows, _, *rest = refreshed("", chosen)[1:]
+        names = [r[0] for r in table_rows]
+        return table_rows, gr.update(choices=names), *rest, now  # a document being picked stays picked
+
+    gr.Timer(TICK_S).tick(on_tick, [seen, scope], [*panel[1:], seen], show_progress="hidden",
+                          api_visibility="private")
     return lambda chosen: refreshed("", chosen)[1:], scope, panel[1:]
+
+
+def _documents_signature(pipeline: Pipeline) -> tuple:
+    return tuple((r.source, r.sha256, r.chunks) for r in pipeline.documents())
