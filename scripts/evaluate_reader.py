@@ -3,7 +3,8 @@ no-answer margin tells a question's own paragraph from another paragraph of the 
 
 The reader was fitted on SQuAD v1.1 train, PIAF, TyDi QA (English) and FaQuAD, none of which shares an article with
 XQuAD, and on no XQuAD question (its only XQuAD-related data are SQuAD 2.0's unanswerable questions on articles 1-24),
-so every question here is unseen.
+so every question here is unseen. A reader fitted with --translated-share has seen articles 1-24 (Romanian
+paragraphs): evaluate it with --articles 25-48.
 Three settings: English questions over English paragraphs, Romanian over Romanian, and English over Romanian
 (the app's cross-lingual case). EM and F1 as SQuAD's evaluation script computes them (accents folded).
 """
@@ -39,10 +40,12 @@ def main() -> None:
     parser.add_argument("--precision", choices=("float32", "int8"), help="of the fitted layers (default: as the "
                         "weights' reader.json says)")
     parser.add_argument("--every", type=int, default=1, help="read every Nth question")
+    parser.add_argument("--articles", default="1-48", help="XQuAD articles FIRST-LAST (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
 
-    data = {lang: json.loads((args.source / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
+    first, last = map(int, args.articles.split("-"))
+    data = {lang: json.loads((args.source / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
             for lang in ("en", "ro")}
     reader = Reader(args.weights, args.precision)
     rng = random.Random(7)

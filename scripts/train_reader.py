@@ -113,6 +113,29 @@ def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[di
     return out
 
 
+def translated(xquad: Path, first: int, last: int) -> list[dict]:
+    """XQuAD articles first..last asked of their Romanian paragraphs, each question twice: in English (the question
+    crosses languages, as when a user asks in English over Romanian documents) and in Romanian. The other articles
+    stay a clean test."""
+    articles = {name: json.loads((xquad / f"xquad.{name}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
+                for name in ("en", "ro")}
+    english = {qa["id"]: qa["question"] for article in articles["en"] for paragraph in article["paragraphs"]
+               for qa in paragraph["qas"]}
+    out = []
+    for article in articles["ro"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answer = qa["answers"][0]
+                text, start = answer["text"], answer["answer_start"]
+                if not text.strip() or paragraph["context"][start:start + len(text)] != text:
+                    continue
+                for question in (english.get(qa["id"]), qa["question"]):
+                    if question:
+                        out.append({"question": question, "context": paragraph["context"], "start": start,
+                                    "text": text})
+    return out
+
+
 def window(tokenizer, example: dict, max_tokens: int, rng: random.Random) -> dict | None:
     """The example's tokens with its span's token positions; a long context is cut to a window around the answer
     (or, for a negative, a random one)."""
@@ -170,6 +193,8 @@ def main() -> None:
     parser.add_argument("--fitting-articles", default="1-24", help="XQuAD articles FIRST-LAST whose unanswerable "
                         "questions are negatives; the others stay a clean test (default: %(default)s)")
     parser.add_argument("--unanswerable-share", type=float, default=0.1, help="at most this share of the windows")
+    parser.add_argument("--translated-share", type=float, default=0.0, help="share of the windows drawn from the "
+                        "Romanian paragraphs of --fitting-articles, asked in English and in Romanian (0: none)")
     parser.add_argument("--init", default=str(reader.WEIGHTS_FILE), help="fitted weights to start from, or 'none'")
     parser.add_argument("--work", type=Path, default=Path("reader-training"), help="checkpoints (resumable)")
     parser.add_argument("--windows", type=int, default=30000, help="training windows in all (one pass)")
@@ -218,6 +243,12 @@ def main() -> None:
         found = unanswerable(args.unanswerable, XQUAD, first, last)
         random.Random(args.seed).shuffle(found)
         extra = found[:int(args.unanswerable_share * args.windows)]
+    if args.translated_share:
+        first, last = map(int, args.fitting_articles.split("-"))
+        found = translated(XQUAD, first, last)
+        random.Random(args.seed).shuffle(found)
+        extra += found[:int(args.translated_share * args.windows)]
+    if extra:
         pool = pool[:args.windows - len(extra)] + extra
         random.Random(args.seed).shuffle(pool)
     windows, used = [], 0
@@ -230,8 +261,9 @@ def main() -> None:
             windows.append(w)
     steps = math.ceil(len(windows) / args.batch)
     questions = sum(1 for e in pool[:used] if e["start"] is not None)
-    print(f"{len(windows)} windows from {used} examples ({questions} answerable questions; {len(extra)} "
-          f"unanswerable), {steps} steps; drawn: {per_source}", flush=True)
+    unanswered = sum(1 for e in extra if e["start"] is None)
+    print(f"{len(windows)} windows from {used} examples ({questions} answerable questions; {unanswered} "
+          f"unanswerable; {len(extra) - unanswered} translated), {steps} steps; drawn: {per_source}", flush=True)
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
                                   weight_decay=0.01)
@@ -261,6 +293,9 @@ def main() -> None:
                 "data": {"files": {path.name: share for path, share in sources}, "answerable_questions": per_source,
                          "unanswerable": f"{args.unanswerable.name if str(args.unanswerable) != 'none' else 'none'}"
                                          f", XQuAD articles {args.fitting_articles}, English paragraphs",
+                         "translated": (f"XQuAD articles {args.fitting_articles}, Romanian paragraphs, English and "
+                                        f"Romanian questions, share {args.translated_share}")
+                         if args.translated_share else "none",
                          "examples": used, "negatives_share": args.negatives, "windows": len(windows),
                          "left_out": "SQuAD train answers whose text occurs more than once in the paragraph"},
                 "training": {"init": Path(args.init).name, "steps": step, "of_steps": steps, "batch": args.batch,
