@@ -317,3 +317,35 @@ def test_an_uploaded_scanned_pdf_is_read_by_ocr_and_cited_by_page(server, page, 
     page.locator("#source-page img").wait_for(timeout=30_000)
     assert "scanned-report.pdf · page 3 of 4" in page.locator("#source-caption").inner_text()
     assert "Traceback" not in open(log).read()
+
+
+def test_a_question_asked_while_a_scan_is_read_names_the_page_being_read(server, page, tmp_path):
+    from tests.documents import make_pdf, make_scanned_copy, multipage_html
+    from tests.test_uploads import PAGES
+
+    url, _ = server
+    printed = make_pdf(multipage_html(PAGES * 2, "Eastport water report"), tmp_path / "printed.pdf")
+    scan = make_scanned_copy(printed, tmp_path / "scan.pdf")  # 8 pages without text: each is read by OCR
+    page.goto(url)
+    page.locator("#upload input[type=file]").set_input_files([scan])
+    page.wait_for_function("() => /Reading scan\\.pdf/.test(document.querySelector('#documents-panel').innerText)",
+                           timeout=60_000)
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert re.search(r"scan\.pdf is still being indexed \(reading page [1-8] of 8\); ask again when it is done",
+                     answer), answer
+    page.locator("#documents-result").get_by_text("Added").wait_for(timeout=300_000)
+    answer = answered(page, "How many tests did the laboratory run on treated water?")
+    assert "12,480 tests" in answer and "still being indexed" not in answer
+
+
+def test_a_file_dropped_into_the_folder_shows_up_in_the_open_page(docs, server, page):
+    url, _ = server
+    page.goto(url)
+    page.locator("#status").get_by_text("1 document").wait_for(timeout=30_000)
+    (docs / "pool.md").write_text("# Pool\n\nThe town pool closes in August for repairs.", encoding="utf-8")
+    page.locator("#documents").get_by_text("pool.md").wait_for(timeout=30_000)  # no reload
+    page.locator("#status").get_by_text("2 documents").wait_for(timeout=10_000)
+    assert "August" in answered(page, "When does the town pool close for repairs?")
+    (docs / "pool.md").unlink()
+    page.locator("#status").get_by_text("1 document").wait_for(timeout=30_000)
+    assert page.locator("#documents").get_by_text("pool.md").count() == 0
