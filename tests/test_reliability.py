@@ -80,8 +80,7 @@ def test_two_index_runs_at_once_embed_each_passage_once(docs, tmp_path):
     assert [r.returncode for r in runs] == [0, 0], outputs
     embedded = sorted(int(out.split(" chunks embedded")[0].split()[-1]) for out, _ in outputs)
     total = Pipeline(Settings(docs=docs, index_dir=index)).store.count()
-    assert embedded == [0, total] and total > 14
-    assert any("Waiting for the indexer" in err for _, err in outputs)
+    assert embedded == [0, total] and total > 14  # both read the files; the one that wrote second found them indexed
 
 
 def test_a_file_interrupted_mid_write_is_never_searched(docs, tmp_path):
