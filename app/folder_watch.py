@@ -67,10 +67,10 @@ class FolderWatch:
             self.syncs += 1
 
     def _sync(self, changed: list[Path]) -> None:
-        """The folder in one sync (only what changed is read); when a file cannot be read, each changed file on
-        its own, so that it holds up no other (it is tried again when it changes)."""
+        """The changed files in one sync (the others are not even hashed); when a file cannot be read, each on its
+        own, so that it holds up no other (it is tried again when it changes)."""
         try:
-            self._said(self.pipeline.index(progress=False))
+            self._said(self.pipeline.index(changed, progress=False))
             return
         except AppError:
             pass
