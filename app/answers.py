@@ -17,6 +17,7 @@ class Citation:
     quote_start: int  # the supporting sentence, as offsets in the passage text
     quote_end: int
     more: tuple[tuple[int, int], ...] = ()  # further quoted spans of the same passage, in reading order
+    url: str | None = None  # the address of a source added by URL
 
     @property
     def quote(self) -> str:
@@ -51,7 +52,7 @@ class Citation:
         return {"n": self.n, "source": chunk.source, "page": self.page, "pages": pages, "text": chunk.text,
                 "start": chunk.start, "end": chunk.end, "score": round(self.passage.score, 4),
                 "quote": {"text": self.quote, "start": chunk.start + self.quote_start,
-                          "end": chunk.start + self.quote_end}}
+                          "end": chunk.start + self.quote_end}, "url": self.url}
 
 
 @dataclass(frozen=True)

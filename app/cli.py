@@ -3,6 +3,7 @@ import argparse
 import ipaddress
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from app.errors import AppError
 from app.llm import ANSWERER_FORMS
 from app.xquad import DEFAULT_SOURCE, LANGUAGES
 
+_ADDRESS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|[^\\/])")  # with a scheme (https://, file:, mailto:), not C:\\
 COMMANDS = ("serve", "ask", "index", "add", "documents", "remove", "export", "import", "eval", "xquad", "bench")
 
 
@@ -58,6 +60,12 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--read-memory-mb", type=float, default=defaults.read_memory_mb,
                         help="memory the process reading a file may use, in MB; a file that needs more is refused "
                              "(default: %(default)g)")
+    common.add_argument("--fetch-timeout", type=float, default=defaults.fetch_timeout,
+                        help="seconds a page added by its address may take to fetch (default: %(default)g)")
+    common.add_argument("--allow-private-urls", action="store_true",
+                        default=os.environ.get("RAG_ALLOW_PRIVATE_URLS", "") == "1",
+                        help="let pages at loopback, private and link-local addresses be added (refused by "
+                             "default, so that the server cannot be made to read its own network)")
     common.add_argument("--lock-timeout", type=float, default=defaults.lock_timeout,
                         help="seconds to wait while another process writes the index (default: %(default)g)")
     return common
@@ -113,10 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", parents=[common], help="build or update the index")
     index.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                        help="files or folders inside --docs to index (default: all of --docs)")
-    add = sub.add_parser("add", parents=[common], help="copy files into --docs and index them",
-                         description="Copy files into the documents folder (under safe names) and index them; "
-                                     "each refused file is reported with the reason.")
-    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    add = sub.add_parser("add", parents=[common], help="copy files or web pages into --docs and index them",
+                         description="Copy files, or fetch pages by their http(s) address, into the documents folder "
+                                     "(under safe names) and index them; adding an address again fetches it again. "
+                                     "Each refused file or page is reported with the reason.")
+    add.add_argument("files", nargs="+", metavar="FILE_OR_URL")
     export = sub.add_parser("export", parents=[common], help="write the index and its documents to one file",
                             description="Write the documents, their passages and vectors, and the file records to "
                                         "one archive, to import elsewhere without embedding again.")
@@ -206,6 +215,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     sentence_vectors=args.sentence_vectors == "on",
                     collection=args.collection, lock_timeout=args.lock_timeout,
                     read_timeout=args.read_timeout, read_memory_mb=args.read_memory_mb,
+                    fetch_timeout=args.fetch_timeout, allow_private_urls=args.allow_private_urls,
                     **{key: getattr(args, key) for key in ("concurrency", "max_queue") if hasattr(args, key)})
 
 
@@ -303,11 +313,16 @@ def cmd_index(args) -> int:
 
 
 def cmd_add(args) -> int:
-    for path in args.files:
+    addresses = [item for item in args.files if _ADDRESS.match(item) and not Path(item).exists()]
+    paths = [Path(item) for item in args.files if item not in addresses]
+    for path in paths:
         if not path.is_file():
             raise AppError(f"No file at {path}.")
     pipeline = _open(args, answering=False)
-    report = pipeline.upload([(path.name, path) for path in args.files], progress=True)
+    report = pipeline.upload([(path.name, path) for path in paths], progress=True) if paths else None
+    if addresses:
+        pages = pipeline.add_pages(addresses, progress=True)
+        report = pages if report is None else report.merged(pages)
     print(report.summary())
     print(pipeline.status())
     return 1 if report.refused else 0

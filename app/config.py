@@ -25,6 +25,8 @@ class Settings:
     max_upload_mb: float = 20.0  # larger uploaded files are refused
     read_timeout: float = ReadLimits.seconds  # seconds a file (a PDF: each page) may take to read
     read_memory_mb: float = ReadLimits.memory_mb  # memory the process reading a file may use
+    fetch_timeout: float = 20.0  # seconds a page added by URL may take to fetch
+    allow_private_urls: bool = False  # pages at loopback, private and link-local addresses may be added
     lock_timeout: float = 600.0  # seconds to wait for another process writing the same index
     concurrency: int = 2  # requests of each kind (questions, uploads, …) worked on at once by `serve`
     max_queue: int = 64  # requests waiting in `serve`'s queue; past it, a request is told the server is busy

@@ -25,7 +25,9 @@ def to_markdown(answers: list[Answer], title: str = "Ask the documents") -> str:
             lines += ["Sources:", ""]
             for citation in answer.citations:
                 quotes = " … ".join(" ".join(q.split()) for q in citation.quotes)
-                lines += [f"[{citation.n}] {citation.passage.chunk.source}, {citation.where}", "",
+                source = citation.passage.chunk.source
+                named = f"[{source}](<{citation.url}>)" if citation.url else source
+                lines += [f"[{citation.n}] {named}, {citation.where}", "",
                           f"> {quotes}", ""]
     return "\n".join(lines).rstrip() + "\n"
 

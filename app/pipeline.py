@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from app import answerers
-from app.answers import Answer
+from app.answers import Answer, Citation
 from app.config import Settings
 from app.errors import AppError, DocumentError, QuestionError, StoreError
 from app.retrieval import Retriever
 from app.sources import Sources
-from index import archive, embeddings, formats, loading, uploads
+from index import archive, embeddings, formats, loading, uploads, urls
 from index.chunking import Chunker, ChunkingParams
 from index.indexer import IndexReport, Progress, ReadAhead, Reading, sync, write
 from index.lock import WriteLock
@@ -101,12 +101,12 @@ class Pipeline:
         return follow
 
     def upload(self, files: list[tuple[str, Path]], progress: bool | Progress = False,
-               reading: Reading | None = None) -> uploads.UploadReport:
+               reading: Reading | None = None, addresses: dict[str, str] | None = None) -> uploads.UploadReport:
         """Adds files, given as (name as uploaded, where its bytes are), to the documents folder and the index.
 
         Each file is checked on its own: a refused one is reported with the reason and changes nothing.
         When storing fails, the documents folder and the index are put back as they were. reading, when given,
-        follows the pages of each file as it is read.
+        follows the pages of each file as it is read; addresses gives the URL of each file that is a fetched page.
         """
         started, report = time.perf_counter(), uploads.UploadReport()
         if len(files) > MAX_UPLOAD_FILES:
@@ -133,7 +133,7 @@ class Pipeline:
         if chosen:
             read_all = list(ReadAhead(list(chosen), read))  # read (and OCR'd) without the writer lock
             with self._writing():  # which is taken only to write
-                self._store_uploads(read_all, chosen, report, progress)
+                self._store_uploads(read_all, chosen, report, progress, addresses or {})
         report.seconds = time.perf_counter() - started
         return report
 
@@ -155,7 +155,7 @@ class Pipeline:
 
     def _store_uploads(self, read: list[tuple[str, tuple[loading.Document, bytes] | DocumentError]],
                        chosen: dict[str, tuple[str, Path]], report: uploads.UploadReport,
-                       progress: bool | Progress) -> None:
+                       progress: bool | Progress, addresses: dict[str, str]) -> None:
         """Stores each file that was read; a refused one is noted. A file whose stored record already has the
         bytes read (another writer stored them meanwhile) is reported unchanged."""
         docs, placed, written = self.settings.docs, uploads.Placed(), []
@@ -173,7 +173,7 @@ class Pipeline:
                 docs.mkdir(parents=True, exist_ok=True)
                 placed.write(docs / stored, data)
                 written.append(stored)
-                yield document
+                yield replace(document, url=addresses.get(name, ""))
 
         try:
             write(self.store, self.embedder, self.chunker, accepted(), self.store.files(), indexed, progress,
@@ -189,6 +189,55 @@ class Pipeline:
         report.replaced += indexed.updated
         report.unchanged += indexed.unchanged
         report.passages += indexed.chunks_embedded
+
+    def add_pages(self, addresses: list[str], progress: bool | Progress = False,
+                  reading: Reading | None = None) -> uploads.UploadReport:
+        """Fetches the page at each address (see index.urls) and adds it as `upload` adds a file, under a name made
+        from its address; adding an address again fetches it again and embeds only the passages that changed. A
+        page that cannot be fetched is refused with the reason and changes nothing."""
+        addresses = [a.strip() for a in addresses if a and a.strip()]
+        if len(addresses) > MAX_UPLOAD_FILES:
+            raise DocumentError(f"{len(addresses)} addresses at once; the limit is {MAX_UPLOAD_FILES}. Add them in "
+                                "smaller groups.")
+        refused, pages = [], []
+        for address in addresses:
+            try:
+                pages.append(self._fetch(address))
+            except DocumentError as exc:
+                refused.append({"name": address, "reason": str(exc)})
+        report = self._add_fetched(pages, progress, reading)
+        report.refused[:0] = refused
+        return report
+
+    def refresh(self, source: str, progress: bool | Progress = False,
+                reading: Reading | None = None) -> uploads.UploadReport:
+        """Fetches a page added by URL again; only the passages that changed are embedded again."""
+        record = self.store.files().get((source or "").strip())
+        if record is None:
+            raise DocumentError(f"No document named '{source}' is indexed; `python -m app documents` lists them.")
+        if not record.url:
+            raise DocumentError(f"{record.source} is a file, not a page added by its address; upload it again to "
+                                "replace it.")
+        page = self._fetch(record.url)
+        if page.name != record.source:
+            raise DocumentError(f"{record.url} now serves another type of document than {record.source}; remove "
+                                "it and add the address again.")
+        return self._add_fetched([page], progress, reading)
+
+    def _fetch(self, address: str) -> urls.Page:
+        settings = self.settings
+        return urls.fetch(address, int(settings.max_upload_mb * 1_000_000), settings.fetch_timeout,
+                          urls.refuse_none if settings.allow_private_urls else urls.is_private)
+
+    def _add_fetched(self, pages: list[urls.Page], progress: bool | Progress,
+                     reading: Reading | None) -> uploads.UploadReport:
+        with tempfile.TemporaryDirectory(prefix="ask-the-documents-pages-") as folder:
+            files = []
+            for n, page in enumerate(pages):
+                path = Path(folder) / f"{n}.page"
+                path.write_bytes(page.data)
+                files.append((page.name, path))
+            return self.upload(files, progress, reading, {page.name: page.url for page in pages})
 
     def export_index(self, out: Path) -> archive.ArchiveReport:
         """Writes the index and its documents to one archive file (see index.archive)."""
@@ -286,8 +335,13 @@ class Pipeline:
                 notes += [item.note] if item.note else []
                 notes += [_pending_note(pending)] if pending else []
                 item = replace(item, question=question, note=" · ".join(notes), searched=sources,
-                               indexing=[p.to_dict() for p in pending])
+                               indexing=[p.to_dict() for p in pending], citations=self._linked(item.citations))
             yield item
+
+    def _linked(self, citations: list[Citation]) -> list[Citation]:
+        """The citations, those of pages added by URL with their address."""
+        addresses = {record.source: record.url for record in self.documents() if record.url}
+        return [replace(c, url=addresses.get(c.passage.chunk.source)) for c in citations]
 
     def ask(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None,
             sources: list[str] | None = None) -> Answer:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +217,8 @@ def write(store: ChunkStore, embedder: Embedder, chunker: Chunker, documents: It
                 advance(1)
                 continue
             (report.updated if record else report.added).append(doc.source)
+            if doc.url is None:  # read from the folder: a page added by URL keeps its address
+                doc = replace(doc, url=record.url if record else "")
             todo = _Todo(doc, chunker.split(doc), record,
                          store.passage_vectors(doc.source) if record and not force else {})
             _store(store, embedder, todo, report, sentences, advance)

@@ -18,6 +18,7 @@ class Document:
     sha256: str  # of the file's bytes
     kind: str = "text"  # the format: text, markdown, pdf, docx, html
     pages: tuple[int, ...] = ()  # offset in text where each page starts; empty when unpaginated
+    url: str | None = None  # the address of a page added by URL, "" for a file; None: as its record says
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding the character at offset, or None for unpaginated formats."""

@@ -46,6 +46,7 @@ class FileRecord:
     origin: str = ""  # the documents folder (host:path) that holds the file; only its own sync drops it
     engine: str = ""  # the embedding engine that computed its vectors (engines of one model_id agree)
     reread: bool = False  # kept from an earlier format whose reading of this kind changed: read it again
+    url: str = ""  # the address a page added by URL was fetched from; "" for a file
 
     @classmethod
     def read(cls, stored: dict) -> "FileRecord":
@@ -55,7 +56,7 @@ class FileRecord:
     def to_dict(self) -> dict:
         """What a documents list shows of it."""
         return {"source": self.source, "type": self.kind, "pages": self.pages or None,
-                "passages": self.chunks, "indexed_at": self.indexed_at}
+                "passages": self.chunks, "indexed_at": self.indexed_at, "url": self.url or None}
 
 
 _RECORD_FIELDS = {f.name for f in fields(FileRecord)}
@@ -265,7 +266,7 @@ class ChunkStore:
         with self._using("written"):
             self._record(FileRecord(document.source, document.sha256,
                                     max(chunks, previous.chunks if previous else 0), False, origin=self.origin,
-                                    engine=self.engine))
+                                    engine=self.engine, url=document.url or ""))
             self._delete_chunks(document.source, previous.chunks if previous else 0)
             self._sentences.delete(where={"source": document.source})
 
@@ -323,7 +324,7 @@ class ChunkStore:
         indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._using("written"):
             self._record(FileRecord(document.source, document.sha256, chunks, True, document.kind,
-                                    len(document.pages), indexed_at, self.origin, self.engine))
+                                    len(document.pages), indexed_at, self.origin, self.engine, url=document.url or ""))
 
     def remove_file(self, record: FileRecord) -> None:
         with self._using("written"):

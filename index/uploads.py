@@ -40,6 +40,13 @@ class UploadReport:
                 "refused": self.refused, "renamed": self.renamed, "passages": self.passages,
                 "seconds": round(self.seconds, 2)}
 
+    def merged(self, other: "UploadReport") -> "UploadReport":
+        """Both reports as one, as if their files had been added together."""
+        return UploadReport(self.added + other.added, self.replaced + other.replaced,
+                            self.unchanged + other.unchanged, self.refused + other.refused,
+                            {**self.renamed, **other.renamed}, self.passages + other.passages,
+                            self.seconds + other.seconds)
+
     def summary(self) -> str:
         parts = [f"{label}: {', '.join(names)}" for label, names in
                  (("Added", self.added), ("Replaced", self.replaced), ("Already indexed", self.unchanged))

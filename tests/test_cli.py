@@ -18,7 +18,8 @@ def test_ask_json_answers_several_questions_in_one_process(docs, tmp_path):
     first, second = [json.loads(line) for line in done.stdout.splitlines()]
     assert first["answer"] == f"{SENTENCE_2004} [1]" and first["abstained"] is False
     cited = first["citations"][0]
-    assert set(cited) == {"n", "source", "page", "pages", "text", "start", "end", "score", "quote"}
+    assert set(cited) == {"n", "source", "page", "pages", "text", "start", "end", "score", "quote", "url"}
+    assert cited["url"] is None  # a file; a page added by its address has its address here
     quote = cited["quote"]  # the quoted sentence, by its offsets in the document's text
     seed_text = SEED.read_text(encoding="utf-8")
     assert quote["text"] == SENTENCE_2004 and seed_text[quote["start"]:quote["end"]] == SENTENCE_2004

@@ -1,4 +1,5 @@
-"""The named HTTP endpoints: /ask, /ask_llm, /source, /upload, /documents and /delete, over the Pipeline's methods."""
+"""The named HTTP endpoints: /ask, /ask_llm, /source, /upload, /refresh, /documents and /delete, over the
+Pipeline's methods."""
 import functools
 import inspect
 import json
@@ -95,10 +96,21 @@ def build(pipeline: Pipeline, admission: Admission) -> None:
             raise gr.Error(str(exc), print_exception=False) from None
         return {"removed": record.source, "passages": record.chunks}
 
-    def upload(paths: list[str] | None) -> dict:
-        """Adds files: what was added, replaced, already indexed, and refused with the reason."""
+    def upload(paths: list[str] | None, addresses: str | None = None) -> dict:
+        """Adds files, and the pages at the http(s) addresses (one a line, optional): what was added, replaced,
+        already indexed, and refused with the reason. Adding an address again fetches it again."""
         try:
-            return pipeline.upload([(Path(p).name, Path(p)) for p in paths or []]).to_dict()
+            report = pipeline.upload([(Path(p).name, Path(p)) for p in paths or []])
+            if addresses and addresses.split():
+                report = report.merged(pipeline.add_pages(addresses.split()))
+            return report.to_dict()
+        except AppError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def refresh(source: str) -> dict:
+        """Fetches a page added by its address again, by its source name; only what changed is embedded again."""
+        try:
+            return pipeline.refresh(source).to_dict()
         except AppError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -107,8 +119,10 @@ def build(pipeline: Pipeline, admission: Admission) -> None:
     # login that --auth asks for; the MCP route has its own (app.ui.server.McpGate).
     for fn in (ask, documents):
         gr.api(_as_json_text(fn, admission), api_name=f"mcp_{fn.__name__}", queue=False)
-    for fn in (ask, ask_llm, source, documents, delete):
+    for fn in (ask, ask_llm, source, documents, delete, refresh):
         _endpoint(fn, fn.__name__)
     # A file endpoint goes through a File component, which accepts only files uploaded to this server.
     files, added = gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)
-    gr.Button(visible=False).click(upload, files, added, api_name="upload")
+    addresses = gr.Textbox(value="", visible=False)
+    gr.Button(visible=False).click(upload, [files, addresses], added, api_name="upload")
+    INPUTS["upload"] = 2

@@ -1,7 +1,9 @@
 """The chat: answers with their [n] markers and the cited passages beneath, quote highlighted (a click on
 either opens the source panel). Questions can be limited to chosen documents, and the conversation saved as
 Markdown or JSON."""
+import html
 import re
+from urllib.parse import quote, urlsplit
 
 import gradio as gr
 
@@ -60,9 +62,18 @@ def render_citation(citation: Citation, span: AnswerSpan | None = None, turn: in
         shown = end
     passage += as_text(text[shown:])
     return (f'<div class="citation {cited_class(turn, citation.n)}" title="Open the source">'
-            f'<b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b> '
+            f'<b>[{citation.n}]</b> <b>{as_text(chunk.source)}</b>{_address_link(citation.url)} '
             f'<span class="where">· passage {chunk.number + 1}, {citation.where} · '
             f'score {citation.passage.score:.3f}</span><blockquote>{passage}</blockquote></div>')
+
+
+def _address_link(url: str | None) -> str:
+    """A link to the address a cited page was fetched from, which opens in a new tab."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return ""
+    href = html.escape(quote(url, safe=":/?&=#%+,;@~.-"), quote=True)
+    return (f' <a class="page-link" href="{href}" target="_blank" rel="noopener noreferrer nofollow" '
+            f'title="{href}">↗ {as_text(urlsplit(url).hostname or "")}</a>')
 
 
 def render_answer(answer: Answer, turn: int = 0) -> str:

@@ -1,4 +1,5 @@
-"""The documents panel: upload files (several at once, drag and drop), see what is indexed, remove, re-index."""
+"""The documents panel: upload files (several at once, drag and drop) or add pages by URL, see what is indexed,
+refresh a page, remove, re-index."""
 import html
 from pathlib import Path
 
@@ -39,13 +40,18 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
     files = gr.File(label=f"Drop files here or click to choose ({', '.join(SUPPORTED_SUFFIXES)}; "
                           f"up to {pipeline.settings.max_upload_mb:g} MB each)",
                     file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload", height=150)
+    with gr.Row(equal_height=True):
+        address = gr.Textbox(placeholder="https://… a web page, PDF or Word document to add", show_label=False,
+                             scale=4, elem_id="add-url", max_lines=1)
+        fetch = gr.Button("Add page", scale=1, elem_id="add-url-button")
     result = gr.HTML(elem_id="documents-result")
     table = gr.Dataframe(value=rows(pipeline), headers=COLUMNS, interactive=False, wrap=True,
                          column_widths=["38%", "11%", "11%", "13%", "27%"], elem_id="documents")
     with gr.Row():
         choice = gr.Dropdown(choices=[r[0] for r in rows(pipeline)], value=None, label="Document",
                              scale=3, elem_id="remove-choice")
-        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
+        again = gr.Button("Refresh", scale=1, elem_id="refresh", min_width=80)
+        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove", min_width=80)
     reindex = gr.Button("Re-index all", elem_id="reindex")
 
     def refreshed(message: str, chosen: list[str] | None):
@@ -70,17 +76,34 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
 
         return show
 
+    def reported(add, chosen: list[str] | None) -> tuple:
+        """The panel after add() (an upload, a page fetched), which returns an UploadReport."""
+        try:
+            report = add()
+        except AppError as exc:
+            return refreshed(render_lines([("refused", str(exc))]), chosen)
+        lines = [("added", line) for line in report.summary().splitlines() if not line.startswith("Refused")]
+        lines += [("refused", f"Refused {r['name']}: {r['reason']}") for r in report.refused]
+        return refreshed(render_lines(lines), chosen)
+
     def on_upload(paths: list[str] | None, chosen: list[str] | None, progress=gr.Progress()):
         paths = [Path(p) for p in paths or []]
         progress(0, desc=f"Reading {len(paths)} file(s)…")
-        try:
-            report = pipeline.upload([(p.name, p) for p in paths], progress=files_progress(progress),
-                                     reading=reading_progress(progress))
-        except AppError as exc:
-            return *refreshed(render_lines([("refused", str(exc))]), chosen), None
-        lines = [("added", line) for line in report.summary().splitlines() if not line.startswith("Refused")]
-        lines += [("refused", f"Refused {r['name']}: {r['reason']}") for r in report.refused]
-        return *refreshed(render_lines(lines), chosen), None
+        return *reported(lambda: pipeline.upload([(p.name, p) for p in paths], progress=files_progress(progress),
+                                                 reading=reading_progress(progress)), chosen), None
+
+    def on_fetch(url: str, chosen: list[str] | None, progress=gr.Progress()):
+        if not (url or "").strip():
+            return *refreshed(render_lines([("refused", "Type the page's address, https://…")]), chosen), url
+        progress(0, desc="Fetching the page…")
+        return *reported(lambda: pipeline.add_pages([url], progress=files_progress(progress),
+                                                    reading=reading_progress(progress)), chosen), ""
+
+    def on_refresh(source: str | None, chosen: list[str] | None, progress=gr.Progress()):
+        if not source:
+            return refreshed(render_lines([("refused", "Choose a page added by its address to refresh.")]), chosen)
+        progress(0, desc=f"Fetching {source} again…")
+        return reported(lambda: pipeline.refresh(source, progress=files_progress(progress)), chosen)
 
     def on_remove(source: str | None, chosen: list[str] | None):
         if not source:
@@ -103,6 +126,9 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
     panel = [result, table, choice, status, scope, searched]
     files.upload(on_upload, [files, scope], [*panel, files], show_progress_on=files, api_visibility="private")
     remove.click(on_remove, [choice, scope], panel, show_progress_on=table, api_visibility="private")
+    for trigger in (fetch.click, address.submit):
+        trigger(on_fetch, [address, scope], [*panel, address], show_progress_on=table, api_visibility="private")
+    again.click(on_refresh, [choice, scope], panel, show_progress_on=table, api_visibility="private")
     reindex.click(on_reindex, scope, panel, show_progress_on=table, api_visibility="private")
     # What another process or the folder watch wrote shows up without a reload: a tick every few seconds looks
     # whether the indexed documents changed, and only then redraws the panel and the status line.

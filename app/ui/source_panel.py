@@ -18,11 +18,12 @@ CSS = """
 """
 
 # A click on a citation or an [n] marker in the chat asks for that source: the "turn:n" of its class goes into a
-# hidden box,
-# and a hidden button sends it; a text document is then scrolled to the quote.
+# hidden box, and a hidden button sends it; a text document is then scrolled to the quote. A page's address link
+# opens the page itself.
 JS = """
 () => {
   document.addEventListener('click', (event) => {
+    if (event.target.closest('#chat a.page-link')) return;
     const cited = event.target.closest('#chat .cite, #chat .citation');
     const name = cited && /cited-(\\d+)-(\\d+)/.exec(cited.className);
     if (!name) return;
