@@ -50,9 +50,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(log_path: Path, *args) -> tuple[subprocess.Popen, str]:
-    """`python -m app ARGS` on a free port, as a user starts it; returns once it serves."""
-    port = free_port()
+def start_app(log_path: Path, *args, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`python -m app ARGS` on port (by default a free one), as a user starts it; returns once it serves."""
+    port = port or free_port()
     log = open(log_path, "w+")
     process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port), *map(str, args)], cwd=ROOT,
                                stdout=log, stderr=subprocess.STDOUT)

@@ -7,12 +7,13 @@ import gradio as gr  # noqa: E402
 
 from app.errors import AppError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
-from app.ui import api, chat, documents, server, source_panel  # noqa: E402
+from app.conversation_store import ConversationStore  # noqa: E402
+from app.ui import api, chat, conversations, documents, server, source_panel  # noqa: E402
 from app.ui.admission import Admission  # noqa: E402
 from app.ui.keys import BearerKeys  # noqa: E402
 from index import worker  # noqa: E402
 
-CSS = chat.CSS + documents.CSS + source_panel.CSS
+CSS = chat.CSS + conversations.CSS + documents.CSS + source_panel.CSS
 
 # System fonts: the default theme would fetch web fonts, and the app must work with no internet.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -29,13 +30,20 @@ def build(pipeline: Pipeline, admission: Admission | None = None) -> gr.Blocks:
         status = gr.HTML(documents.render_status(pipeline), elem_id="status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
-                scope, searched, answers = chat.build(pipeline)
+                parts = chat.build(pipeline)
             with gr.Column(scale=4, elem_id="documents-panel"):
-                source_panel.build(pipeline, answers)
-                refresh, inputs, panel = documents.build(pipeline, status, scope, searched)
+                source_panel.build(pipeline, parts.answers)
+                refresh, inputs, panel = documents.build(pipeline, status, parts.scope, parts.searched)
+        opening = conversations.build(ConversationStore(conversation_path(pipeline)), parts)
         api.build(pipeline, admission)
         demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
+        demo.load(*opening, api_visibility="private")  # the conversation last open
     return demo
+
+
+def conversation_path(pipeline: Pipeline):
+    """Where signed-in users' conversations are kept (and the key of those kept in browsers): beside the index."""
+    return pipeline.settings.index_dir / "conversations.sqlite"
 
 
 def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = (),

@@ -3,6 +3,8 @@ either opens the source panel). Questions can be limited to chosen documents, an
 Markdown or JSON."""
 import html
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import gradio as gr
@@ -105,10 +107,23 @@ def scope_text(pipeline: Pipeline, chosen: list[str] | None) -> str:
     return f"Searching {len(chosen)} of {total} document(s): {as_text(', '.join(chosen))}."
 
 
-def build(pipeline: Pipeline):
-    """The chat, its question box with the documents selector, Stop, export and the answerer settings.
-    Returns the documents selector and the line that says what is searched, which the documents panel keeps up
-    to date, and the conversation's answers, whose citations the source panel opens."""
+@dataclass
+class ChatParts:
+    """What the other panels use of the chat: the documents selector and the line that says what is searched
+    (which the documents panel keeps up to date), the conversation (its answers, whose citations the source panel
+    opens), the events that answer, and `shown`, which gives the chat's parts for a list of answers."""
+
+    scope: gr.Dropdown
+    searched: gr.Markdown
+    answers: gr.State
+    conversation: list  # the chat, turns, answers and the two export buttons, in the order `shown` gives them
+    answered: list  # the events that answer a question
+    cleared: object  # the chat's clear event
+    shown: Callable[[list[Answer]], tuple]
+
+
+def build(pipeline: Pipeline) -> ChatParts:
+    """The chat, its question box with the documents selector, Stop, export and the answerer settings."""
     exports = ServedFiles("ask-the-documents-exports-")
 
     def respond(message: str, history: list[dict], turns: list, answerer: str, scope: list[str] | None,
@@ -152,8 +167,8 @@ def build(pipeline: Pipeline):
     with gr.Row():
         box = gr.Textbox(placeholder="Ask a question about the documents, in English or Romanian…",
                          show_label=False, scale=8, elem_id="question", autofocus=True)
-        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-        stop = gr.Button("Stop", scale=1, elem_id="stop")
+        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=70)
+        stop = gr.Button("Stop", scale=1, elem_id="stop", min_width=70)
     with gr.Row(equal_height=True):
         names = [record.source for record in pipeline.documents()]
         scope = gr.Dropdown(choices=names, value=[], multiselect=True, label="Documents", scale=3,
@@ -173,6 +188,14 @@ def build(pipeline: Pipeline):
     events = [trigger(respond, [box, chat, turns, answerer, scope, answers], outputs, api_visibility="private")
               for trigger in (box.submit, send.click)]
     stop.click(None, cancels=events, api_visibility="private")
-    chat.clear(lambda: ([], [], *exported([])), None, [turns, answers, export_md, export_json],
-               api_visibility="private")
-    return scope, searched, answers
+    cleared = chat.clear(lambda: ([], [], *exported([])), None, [turns, answers, export_md, export_json],
+                         api_visibility="private")
+
+    def shown(answered: list[Answer]) -> tuple:
+        history = []
+        for turn, answer in enumerate(answered):
+            history += [{"role": "user", "content": as_text(answer.question)},
+                        {"role": "assistant", "content": render_answer(answer, turn)}]
+        return history, [(a.question, a.text) for a in answered], answered, *exported(answered)
+
+    return ChatParts(scope, searched, answers, [chat, turns, answers, export_md, export_json], events, cleared, shown)

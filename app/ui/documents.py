@@ -43,7 +43,7 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
     with gr.Row(equal_height=True):
         address = gr.Textbox(placeholder="https://… a web page, PDF or Word document to add", show_label=False,
                              scale=4, elem_id="add-url", max_lines=1)
-        fetch = gr.Button("Add page", scale=1, elem_id="add-url-button")
+        fetch = gr.Button("Add page", scale=1, elem_id="add-url-button", min_width=90)
     result = gr.HTML(elem_id="documents-result")
     table = gr.Dataframe(value=rows(pipeline), headers=COLUMNS, interactive=False, wrap=True,
                          column_widths=["38%", "11%", "11%", "13%", "27%"], elem_id="documents")

@@ -1,0 +1,164 @@
+"""The conversations sidebar: new, open, rename, delete. A signed-in user's conversations are kept on the server
+(app.conversation_store); without --auth they are kept in the browser (localStorage, encrypted with the server's
+key). Either way they survive a reload and a server restart, and each answers follow-ups from itself only."""
+import uuid
+from datetime import datetime, timezone
+
+import gradio as gr
+
+from app import conversation
+from app.answers import Answer
+from app.conversation_store import MAX_CONVERSATIONS, ConversationStore
+from app.ui.chat import ChatParts
+
+STORAGE_KEY = "ask-the-documents-conversations"
+TITLE_CHARS = 60
+CSS = """
+#conversations label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+"""
+
+
+class _Kept:
+    """A page's conversations: in the server's store for a signed-in user, else in the browser's saved state
+    ({"conversations": {id: conversation}, "current": id}), which `saved` returns to write back."""
+
+    def __init__(self, store: ConversationStore, request: gr.Request | None, saved: dict | None):
+        self.store, self.user = store, getattr(request, "username", None)
+        saved = saved if isinstance(saved, dict) else {}
+        kept = saved.get("conversations")
+        self.saved = {"conversations": dict(kept) if isinstance(kept, dict) else {}, "current": saved.get("current")}
+
+    def list(self) -> list[dict]:
+        if self.user:
+            return self.store.list(self.user)
+        found = [c for c in self.saved["conversations"].values() if isinstance(c, dict) and "updated" in c]
+        return sorted(found, key=lambda c: str(c["updated"]), reverse=True)
+
+    def get(self, conversation_id: str | None) -> dict | None:
+        if not conversation_id:
+            return None
+        if self.user:
+            return self.store.get(self.user, conversation_id)
+        return self.saved["conversations"].get(conversation_id)
+
+    def save(self, kept: dict) -> None:
+        if self.user:
+            self.store.save(self.user, kept)
+            return
+        self.saved["conversations"][kept["id"]] = kept
+        for old in self.list()[MAX_CONVERSATIONS:]:
+            self.saved["conversations"].pop(old["id"], None)
+
+    def delete(self, conversation_id: str) -> None:
+        if self.user:
+            self.store.delete(self.user, conversation_id)
+        else:
+            self.saved["conversations"].pop(conversation_id, None)
+
+    def current(self) -> str | None:
+        """The conversation to open when the page loads: the one last open in this browser, or the latest."""
+        if not self.user and self.get(self.saved["current"]):
+            return self.saved["current"]
+        listed = self.list()
+        return listed[0]["id"] if listed else None
+
+    def opened(self, conversation_id: str | None) -> None:
+        self.saved["current"] = conversation_id
+
+
+def answers_of(kept: dict | None) -> list[Answer]:
+    """The answers a kept conversation holds; one that cannot be read (from an edited browser store) is left out."""
+    found = []
+    for record in (kept or {}).get("answers", []):
+        try:
+            found.append(conversation.from_record(record))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+    return found
+
+
+def build(store: ConversationStore, parts: ChatParts) -> tuple:
+    """The sidebar, wired to the chat's parts; returns what the page's load runs to open the conversation last
+    open (a function, its inputs and its outputs)."""
+    saved = gr.BrowserState({}, storage_key=STORAGE_KEY, secret=store.browser_key())
+    current = gr.State(None)  # the id of the conversation shown; None until its first answer
+    with gr.Sidebar(label="Conversations", position="left", open=True, elem_id="conversations-sidebar"):
+        new = gr.Button("New conversation", variant="primary", size="sm", elem_id="new-conversation")
+        listed = gr.Radio(choices=[], value=None, show_label=False, elem_id="conversations")
+        name = gr.Textbox(placeholder="A new name for this conversation", show_label=False, max_lines=1,
+                          elem_id="conversation-name")
+        with gr.Row():
+            rename = gr.Button("Rename", size="sm", elem_id="rename-conversation")
+            delete = gr.Button("Delete", variant="stop", size="sm", elem_id="delete-conversation")
+        with gr.Row(visible=False) as confirm:  # a deleted conversation cannot be brought back
+            sure = gr.Button("Delete it", variant="stop", size="sm", elem_id="confirm-delete")
+            keep = gr.Button("Keep it", size="sm", elem_id="keep-conversation")
+
+    def choices(kept: _Kept, chosen: str | None):
+        return gr.update(choices=[(c["title"], c["id"]) for c in kept.list()], value=chosen)
+
+    def on_load(browser: dict | None, request: gr.Request):
+        kept = _Kept(store, request, browser)
+        chosen = kept.current()
+        return choices(kept, chosen), chosen, *parts.shown(answers_of(kept.get(chosen)))
+
+    def on_answered(chosen: str | None, answered: list[Answer], browser: dict | None, request: gr.Request):
+        if not answered:
+            return gr.skip(), gr.skip(), gr.skip()
+        kept = _Kept(store, request, browser)
+        earlier = kept.get(chosen)
+        if earlier is None:
+            chosen = uuid.uuid4().hex
+            earlier = {"id": chosen, "title": _title(answered[0].question)}
+        kept.save({**earlier, "updated": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                   "answers": [conversation.to_record(answer) for answer in answered]})
+        kept.opened(chosen)
+        return chosen, kept.saved, choices(kept, chosen)
+
+    def on_open(chosen: str | None, browser: dict | None, request: gr.Request):
+        kept = _Kept(store, request, browser)
+        kept.opened(chosen)
+        return chosen, kept.saved, *parts.shown(answers_of(kept.get(chosen)))
+
+    def on_new(browser: dict | None, request: gr.Request):
+        kept = _Kept(store, request, browser)
+        kept.opened(None)
+        return None, kept.saved, gr.update(value=None), *parts.shown([])
+
+    def on_rename(chosen: str | None, title: str, browser: dict | None, request: gr.Request):
+        kept = _Kept(store, request, browser)
+        earlier, title = kept.get(chosen), " ".join((title or "").split())
+        if earlier is None or not title:
+            gr.Warning("Open a conversation and type its new name first.")
+            return gr.skip(), gr.skip(), gr.skip()
+        kept.save({**earlier, "title": title[:TITLE_CHARS * 2]})
+        return kept.saved, choices(kept, chosen), ""
+
+    def on_delete(chosen: str | None, browser: dict | None, request: gr.Request):
+        if _Kept(store, request, browser).get(chosen) is None:
+            gr.Warning("Open the conversation to delete first.")
+            return gr.update(visible=False)
+        return gr.update(visible=True)
+
+    def on_sure(chosen: str | None, browser: dict | None, request: gr.Request):
+        kept = _Kept(store, request, browser)
+        kept.delete(chosen)
+        kept.opened(None)
+        return gr.update(visible=False), None, kept.saved, choices(kept, None), *parts.shown([])
+
+    for event in parts.answered:
+        event.then(on_answered, [current, parts.answers, saved], [current, saved, listed], api_visibility="private")
+    parts.cleared.then(on_new, saved, [current, saved, listed, *parts.conversation], api_visibility="private")
+    listed.input(on_open, [listed, saved], [current, saved, *parts.conversation], api_visibility="private")
+    new.click(on_new, saved, [current, saved, listed, *parts.conversation], api_visibility="private")
+    rename.click(on_rename, [current, name, saved], [saved, listed, name], api_visibility="private")
+    delete.click(on_delete, [current, saved], confirm, api_visibility="private")
+    keep.click(lambda: gr.update(visible=False), None, confirm, api_visibility="private")
+    sure.click(on_sure, [current, saved], [confirm, current, saved, listed, *parts.conversation],
+               api_visibility="private")
+    return on_load, [saved], [listed, current, *parts.conversation]
+
+
+def _title(question: str) -> str:
+    question = " ".join(question.split())
+    return question if len(question) <= TITLE_CHARS else question[:TITLE_CHARS - 1].rstrip() + "…"
