@@ -32,5 +32,10 @@ class Settings:
     max_queue: int = 64  # requests waiting in `serve`'s queue; past it, a request is told the server is busy
 
     @property
+    def conversations_path(self) -> Path:
+        """Where signed-in users' conversations are kept (and the key of those kept in browsers): beside the index."""
+        return self.index_dir / "conversations.sqlite"
+
+    @property
     def read_limits(self) -> ReadLimits:
         return ReadLimits(self.read_timeout, self.read_memory_mb)

@@ -29,7 +29,7 @@ class ConversationStore:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def list(self, user: str) -> list[dict]:
+    def conversations(self, user: str) -> list[dict]:
         """The user's conversations, the latest first, without their answers: {"id", "title", "updated"}."""
         with closing(self._connect()) as db:
             rows = db.execute("SELECT id, title, updated FROM conversations WHERE user = ? ORDER BY updated DESC",
@@ -52,6 +52,22 @@ class ConversationStore:
                         json.dumps(conversation["answers"], ensure_ascii=False)))
             db.execute("DELETE FROM conversations WHERE user = ? AND id NOT IN (SELECT id FROM conversations "
                        "WHERE user = ? ORDER BY updated DESC LIMIT ?)", (user, user, MAX_CONVERSATIONS))
+
+    def dump(self) -> list[dict]:
+        """Every user's conversations, for an export: [{"user", "id", "title", "updated", "answers"}]."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT user, id, title, updated, answers FROM conversations").fetchall()
+        return [{"user": user, "id": id_, "title": title, "updated": updated, "answers": json.loads(answers)}
+                for user, id_, title, updated, answers in rows]
+
+    def load(self, conversations: list[dict]) -> int:
+        """Adds conversations that dump wrote, keeping those already here; how many were added."""
+        with closing(self._connect()) as db, db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO conversations VALUES (?, ?, ?, ?, ?)",
+                           [(c["user"], c["id"], c["title"], c["updated"], json.dumps(c["answers"], ensure_ascii=False))
+                            for c in conversations])
+            return db.total_changes - before
 
     def delete(self, user: str, conversation_id: str) -> None:
         with closing(self._connect()) as db, db:

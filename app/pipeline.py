@@ -1,5 +1,6 @@
 """Question answering over one corpus: opens the models and the store once, then indexes and answers."""
 import hashlib
+import json
 import re
 import socket
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 from app import answerers
 from app.answers import Answer, Citation
 from app.config import Settings
+from app.conversation_store import ConversationStore
 from app.errors import AppError, DocumentError, QuestionError, StoreError
 from app.retrieval import Retriever
 from app.sources import Sources
@@ -22,6 +24,7 @@ from index.lock import WriteLock
 from index.store import WRITTEN_MARK, ChunkStore, FileRecord, Indexing, open_client
 
 MAX_QUESTION_CHARS = 2000
+CONVERSATIONS = "conversations.json"  # the member of an exported archive that holds the conversations
 MAX_UPLOAD_FILES = 50  # files in one upload
 # What undecodable bytes become on the command line (surrogateescape), or "\ud800" sent over JSON
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -240,13 +243,27 @@ class Pipeline:
             return self.upload(files, progress, reading, {page.name: page.url for page in pages})
 
     def export_index(self, out: Path) -> archive.ArchiveReport:
-        """Writes the index and its documents to one archive file (see index.archive)."""
-        return archive.export_index(self.store, self.settings.docs, out)
+        """Writes the index and its documents to one archive file (see index.archive), with the signed-in users'
+        conversations."""
+        extra = {}
+        if self.settings.conversations_path.exists():
+            kept = ConversationStore(self.settings.conversations_path).dump()
+            extra[CONVERSATIONS] = json.dumps(kept, ensure_ascii=False).encode()
+        report = archive.export_index(self.store, self.settings.docs, out, extra)
+        if extra:
+            report.notes.append(f"{len(kept)} conversations")
+        return report
 
     def import_index(self, path: Path) -> archive.ArchiveReport:
-        """Loads an archive into this empty index and its documents into the documents folder, embedding nothing."""
+        """Loads an archive into this empty index and its documents into the documents folder, embedding nothing;
+        and its signed-in users' conversations, beside those kept here."""
         with self._writing():
-            return archive.import_index(self.store, self.settings.docs, path)
+            report = archive.import_index(self.store, self.settings.docs, path)
+        kept = archive.member(path, CONVERSATIONS)
+        if kept:
+            added = ConversationStore(self.settings.conversations_path).load(json.loads(kept))
+            report.notes.append(f"{added} conversations")
+        return report
 
     def documents(self) -> list[FileRecord]:
         """The indexed documents, by name."""

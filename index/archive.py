@@ -6,7 +6,7 @@ import json
 import os
 import time
 import zipfile
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,16 +25,18 @@ class ArchiveReport:
     passages: int
     sentences: int
     seconds: float
+    notes: list[str] = field(default_factory=list)  # what else the archive carried ("3 conversations")
 
     def summary(self, done: str) -> str:
         size = self.path.stat().st_size / 2**20
+        also = "".join(f", {note}" for note in self.notes)
         return (f"{done} {self.path} ({size:.1f} MB): {self.documents} documents, {self.passages} passages, "
-                f"{self.sentences} sentence vectors in {self.seconds:.1f} s; nothing was embedded.")
+                f"{self.sentences} sentence vectors{also} in {self.seconds:.1f} s; nothing was embedded.")
 
 
-def export_index(store: ChunkStore, docs: Path, out: Path) -> ArchiveReport:
+def export_index(store: ChunkStore, docs: Path, out: Path, extra: dict[str, bytes] | None = None) -> ArchiveReport:
     """Writes the store's complete files, and the documents they were read from, to the archive out (replaced
-    whole once written, never left half-written)."""
+    whole once written, never left half-written); extra holds further members by name, for `member` to read."""
     started, stored = time.perf_counter(), store.dump()
     files = {}
     for record in stored.records:
@@ -60,6 +62,8 @@ def export_index(store: ChunkStore, docs: Path, out: Path) -> ArchiveReport:
                     np.save(member, rows.vectors)
             for source, data in files.items():
                 archive.writestr(f"documents/{source}", data)
+            for name, data in (extra or {}).items():
+                archive.writestr(f"extra/{name}", data)
         os.replace(partial, out)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -107,6 +111,15 @@ def import_index(store: ChunkStore, docs: Path, path: Path) -> ArchiveReport:
         raise
     return ArchiveReport(path, len(stored.records), len(stored.passages.ids), len(stored.sentences.ids),
                          time.perf_counter() - started)
+
+
+def member(path: Path, name: str) -> bytes | None:
+    """A member that export_index wrote from its extra, or None when the archive has none of that name."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            return archive.read(f"extra/{name}")
+        except KeyError:
+            return None
 
 
 def _manifest(archive: zipfile.ZipFile, path: Path) -> dict:

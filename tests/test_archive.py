@@ -104,3 +104,22 @@ def test_export_and_import_on_the_command_line(exported, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and done.stderr.strip().endswith(f"error: No file at {tmp_path / 'missing.zip'}.")
     assert "Traceback" not in done.stderr
+
+
+def test_signed_in_users_conversations_travel_with_the_archive(seed_pipeline, docs, tmp_path):
+    from app.conversation import from_record, to_record
+    from app.conversation_store import ConversationStore
+
+    answer = seed_pipeline.ask("Which countries joined NATO in 2004?")
+    source = Pipeline(Settings(docs=docs, index_dir=tmp_path / "index"))
+    source.index(progress=False)
+    kept = {"id": "c1", "title": "NATO", "updated": "2026-12-01T10:00:00", "answers": [to_record(answer)]}
+    ConversationStore(source.settings.conversations_path).save("alice", kept)
+    report = source.export_index(tmp_path / "with-conversations.zip")
+    assert "1 conversations" in report.summary("Wrote")
+
+    target = Pipeline(Settings(docs=tmp_path / "docs-elsewhere", index_dir=tmp_path / "index-elsewhere"))
+    assert "1 conversations" in target.import_index(tmp_path / "with-conversations.zip").summary("Loaded")
+    store = ConversationStore(target.settings.conversations_path)
+    assert [c["title"] for c in store.conversations("alice")] == ["NATO"] and store.conversations("bob") == []
+    assert from_record(store.get("alice", "c1")["answers"][0]).text == answer.text

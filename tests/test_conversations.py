@@ -33,12 +33,12 @@ def test_the_store_keeps_each_users_conversations_apart(tmp_path):
     store = ConversationStore(tmp_path / "conversations.sqlite")
     store.save("alice", {"id": "a1", "title": "NATO", "updated": "2026-01-01T00:00:00", "answers": [{"q": 1}]})
     store.save("bob", {"id": "b1", "title": "Lavrov", "updated": "2026-01-02T00:00:00", "answers": []})
-    assert store.list("alice") == [{"id": "a1", "title": "NATO", "updated": "2026-01-01T00:00:00"}]
+    assert store.conversations("alice") == [{"id": "a1", "title": "NATO", "updated": "2026-01-01T00:00:00"}]
     assert store.get("bob", "a1") is None and store.get("alice", "a1")["answers"] == [{"q": 1}]
     key = store.browser_key()
     assert ConversationStore(tmp_path / "conversations.sqlite").browser_key() == key  # the same after a restart
     store.delete("alice", "a1")
-    assert store.list("alice") == [] and [c["id"] for c in store.list("bob")] == ["b1"]
+    assert store.conversations("alice") == [] and [c["id"] for c in store.conversations("bob")] == ["b1"]
 
 
 def test_conversations_are_kept_in_the_browser_through_a_reload_and_a_restart(docs, tmp_path):

@@ -34,16 +34,11 @@ def build(pipeline: Pipeline, admission: Admission | None = None) -> gr.Blocks:
             with gr.Column(scale=4, elem_id="documents-panel"):
                 source_panel.build(pipeline, parts.answers)
                 refresh, inputs, panel = documents.build(pipeline, status, parts.scope, parts.searched)
-        opening = conversations.build(ConversationStore(conversation_path(pipeline)), parts)
+        opening = conversations.build(ConversationStore(pipeline.settings.conversations_path), parts)
         api.build(pipeline, admission)
         demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
         demo.load(*opening, api_visibility="private")  # the conversation last open
     return demo
-
-
-def conversation_path(pipeline: Pipeline):
-    """Where signed-in users' conversations are kept (and the key of those kept in browsers): beside the index."""
-    return pipeline.settings.index_dir / "conversations.sqlite"
 
 
 def serve(pipeline: Pipeline, host: str, port: int, logins: list[tuple[str, str]] = (),

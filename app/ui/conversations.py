@@ -28,9 +28,9 @@ class _Kept:
         kept = saved.get("conversations")
         self.saved = {"conversations": dict(kept) if isinstance(kept, dict) else {}, "current": saved.get("current")}
 
-    def list(self) -> list[dict]:
+    def conversations(self) -> list[dict]:
         if self.user:
-            return self.store.list(self.user)
+            return self.store.conversations(self.user)
         found = [c for c in self.saved["conversations"].values() if isinstance(c, dict) and "updated" in c]
         return sorted(found, key=lambda c: str(c["updated"]), reverse=True)
 
@@ -46,7 +46,7 @@ class _Kept:
             self.store.save(self.user, kept)
             return
         self.saved["conversations"][kept["id"]] = kept
-        for old in self.list()[MAX_CONVERSATIONS:]:
+        for old in self.conversations()[MAX_CONVERSATIONS:]:
             self.saved["conversations"].pop(old["id"], None)
 
     def delete(self, conversation_id: str) -> None:
@@ -59,7 +59,7 @@ class _Kept:
         """The conversation to open when the page loads: the one last open in this browser, or the latest."""
         if not self.user and self.get(self.saved["current"]):
             return self.saved["current"]
-        listed = self.list()
+        listed = self.conversations()
         return listed[0]["id"] if listed else None
 
     def opened(self, conversation_id: str | None) -> None:
@@ -95,7 +95,7 @@ def build(store: ConversationStore, parts: ChatParts) -> tuple:
             keep = gr.Button("Keep it", size="sm", elem_id="keep-conversation")
 
     def choices(kept: _Kept, chosen: str | None):
-        return gr.update(choices=[(c["title"], c["id"]) for c in kept.list()], value=chosen)
+        return gr.update(choices=[(c["title"], c["id"]) for c in kept.conversations()], value=chosen)
 
     def on_load(browser: dict | None, request: gr.Request):
         kept = _Kept(store, request, browser)
