@@ -132,7 +132,7 @@ def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path):
     word = make_docx(tmp_path / "raport-biblioteca.docx", DOCX_BLOCKS)
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(url)
-    assert page.locator("#status").inner_text().startswith("1 document ·")
+    page.locator("#status").get_by_text("1 document ·").wait_for(timeout=30_000)  # once the page has loaded
 
     page.locator("#upload input[type=file]").set_input_files([pdf, word])
     page.wait_for_function(  # the progress shown while the files are read and embedded
