@@ -4,6 +4,7 @@ import ipaddress
 import json
 import os
 import re
+import signal
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -482,6 +483,8 @@ def cmd_serve(args) -> int:
         from app.folder_watch import FolderWatch
 
         FolderWatch(pipeline, args.watch_settle).start()
+    # A stop by SIGTERM (systemd, docker stop, kill) exits as Ctrl+C does, so that the temporary folders go too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ui.serve(pipeline, args.host, args.port, logins, api_keys, args.mcp)
     return 0
 

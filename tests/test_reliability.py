@@ -263,3 +263,16 @@ def test_files_offered_for_download_do_not_pile_up_while_the_server_runs():
         assert sorted(served.root.iterdir()) == sorted([second, third])  # the recent ones stay, the old one went
     finally:
         shutil.rmtree(served.root)
+
+
+def test_a_server_stopped_by_sigterm_leaves_no_temporary_folders(docs, tmp_path, monkeypatch):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # the server's temporary folders, and nobody else's
+    app, url = start_app(tmp_path / "app.log", "--docs", docs, "--index-dir", tmp_path / "index")
+    ours = [p.name for p in temp.iterdir() if p.name.startswith("ask-the-documents-")]
+    assert any(name.startswith("ask-the-documents-exports-") for name in ours)
+    stop(app)  # SIGTERM, as systemd and docker stop send it
+    assert app.returncode == 0
+    assert [p.name for p in temp.iterdir() if p.name.startswith("ask-the-documents-")] == []
+    assert "Traceback" not in (tmp_path / "app.log").read_text()

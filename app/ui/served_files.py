@@ -1,4 +1,5 @@
 """Folders for the files the page offers for download (conversation exports, copies of cited documents)."""
+import atexit
 import shutil
 import tempfile
 import time
@@ -13,6 +14,7 @@ class ServedFiles:
     def __init__(self, prefix: str, keep: float = 300.0):
         self.root = Path(tempfile.mkdtemp(prefix=prefix))
         self.keep = keep
+        atexit.register(shutil.rmtree, self.root, True)  # the process's own folder goes with it
 
     def folder(self) -> Path:
         cutoff = time.time() - self.keep
