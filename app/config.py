@@ -14,6 +14,7 @@ class Settings:
     index_dir: Path = Path(".rag-index")
     chroma_url: str | None = None
     collection: str | None = None  # the corpus name on a shared Chroma server; default: the docs folder
+    collections_dir: Path = Path("collections")  # the named collections' folders (see app.collections)
     embeddings: str = embeddings.DEFAULT
     answerer: str = answerers.DEFAULT  # `extractive`, or an LLM: see app.llm.FORMS
     llm_timeout: float = llm.DEFAULT_TIMEOUT  # seconds an LLM server may take before the fallback

@@ -31,9 +31,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Pipeline:
-    def __init__(self, settings: Settings = Settings()):
+    def __init__(self, settings: Settings = Settings(), models: "Pipeline | None" = None):
+        """models: another Pipeline whose embedder and answerers this one shares (another collection's)."""
         self.settings = settings
-        self.embedder = embeddings.get(settings.embeddings)
+        self.embedder = models.embedder if models else embeddings.get(settings.embeddings)
         limit = min(settings.chunk_tokens, self.embedder.max_tokens)
         default = ChunkingParams()
         params = ChunkingParams(limit, min(default.split_tokens, limit), default.min_tokens)
@@ -52,9 +53,13 @@ class Pipeline:
                 self.store.upgrade()
         self.retriever = Retriever(self.store, self.embedder, settings.top_k)
         self.sources = Sources(settings.docs, self.store, settings.read_limits)
-        self._answerers: dict[str, answerers.Answerer] = {}
+        self._answerers: dict[str, answerers.Answerer] = models._answerers if models else {}
         self._reading: dict[str, Indexing] = {}  # files this process is reading now, by name
         self._reading_lock = threading.Lock()
+
+    def writing(self):
+        """The index's writer lock, as a context manager (see index.lock.WriteLock)."""
+        return self._writing()
 
     @property
     def answerer(self) -> answerers.Answerer:

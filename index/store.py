@@ -326,6 +326,12 @@ class ChunkStore:
             self._record(FileRecord(document.source, document.sha256, chunks, True, document.kind,
                                     len(document.pages), indexed_at, self.origin, self.engine, url=document.url or ""))
 
+    def drop(self) -> None:
+        """Deletes the corpus's collections: its passages, records and sentence vectors. Run under the writer lock."""
+        with self._using("written"):
+            for collection in (self._files, self._chunks, self._sentences):
+                self._client.delete_collection(collection.name)
+
     def remove_file(self, record: FileRecord) -> None:
         with self._using("written"):
             self._delete_chunks(record.source, record.chunks)

@@ -34,14 +34,16 @@ def run(url: str, work, token: str = ":".join(LOGIN)):
     return asyncio.run(_session(url, {"Authorization": f"Bearer {token}"}, work))
 
 
-def test_the_tools_are_ask_and_documents_with_descriptions_an_agent_can_act_on(served):
+def test_the_tools_are_ask_documents_and_collections_with_descriptions_an_agent_can_act_on(served):
     url, _ = served
     tools = {tool.name: tool for tool in run(url, lambda s: s.list_tools()).tools}
-    assert sorted(tools) == ["ask", "documents"]  # nothing that uploads or deletes
+    assert sorted(tools) == ["ask", "collections", "documents"]  # nothing that uploads or deletes
     assert "quoting the sentence that answers it" in tools["ask"].description
     assert "abstained" in tools["ask"].description
-    assert {"question", "sources"} <= set(tools["ask"].inputSchema["properties"])
-    assert "source name" in tools["documents"].description
+    assert {"question", "sources", "collection"} <= set(tools["ask"].inputSchema["properties"])
+    assert "source name" in tools["documents"].description and "collection" in tools["documents"].inputSchema[
+        "properties"]
+    assert "separate sets of documents" in tools["collections"].description
 
 
 def test_ask_gives_the_cited_answer(served):

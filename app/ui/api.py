@@ -9,14 +9,14 @@ import anyio
 import gradio as gr
 
 from app.errors import AppError
-from app.pipeline import Pipeline
+from app.collections import Collections
 from app.ui.admission import Admission, Busy
 
 
 # Each named endpoint's number of inputs, for calls over plain HTTP that leave the optional last ones out
 INPUTS: dict[str, int] = {}
 # The tools MCP clients see: reading only. Uploading and deleting stay in the page and the HTTP API.
-MCP_TOOLS = ["ask", "documents"]
+MCP_TOOLS = ["ask", "documents", "collections"]
 
 
 def _endpoint(fn, name: str) -> None:
@@ -43,9 +43,23 @@ def _as_json_text(fn, admission: Admission):
     return tool
 
 
-def build(pipeline: Pipeline, admission: Admission) -> None:
-    """The endpoints; admission bounds the MCP tools, which run outside Gradio's queue."""
-    def ask(question: str, sources: list[str] | None = None) -> dict:
+def _told(fn):
+    """fn with the app's errors turned into Gradio's, which reach the caller as their message (no traceback)."""
+    @functools.wraps(fn)
+    def told(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AppError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    return told
+
+
+def build(collections: Collections, admission: Admission) -> None:
+    """The endpoints; admission bounds the MCP tools, which run outside Gradio's queue. Each takes an optional
+    last argument, the collection (the default one when left out)."""
+    @_told
+    def ask(question: str, sources: list[str] | None = None, collection: str | None = None) -> dict:
         """Answers a question from the indexed documents (reports, articles, manuals the user added), quoting
         the sentence that answers it, with citations: each cited passage's source file, page (for PDFs), the quoted
         sentence and its score, and a confidence from 0 to 1. When the documents do not answer, "abstained" is
@@ -55,74 +69,100 @@ def build(pipeline: Pipeline, admission: Admission) -> None:
         Args:
             question: the question, in full (up to 2,000 characters), e.g. "Which countries joined NATO in 2004?"
             sources: only these documents are searched, by their names as `documents` lists them; all when empty
+            collection: the collection to ask, as `collections` lists them; the default one when empty
         Returns:
             {"answer", "abstained", "confidence", "span" (the exact answer), "citations": [{"n", "source", "page",
-            "text", "quote": {"text", "start", "end"}, "score"}], "searched", "indexing"}
+            "text", "quote": {"text", "start", "end"}, "score", "url"}], "searched", "indexing"}
         """
-        return ask_llm(question, "", sources)
+        return collections.get(collection).ask(question, sources=sources).to_dict()
 
-    def ask_llm(question: str, llm: str, sources: list[str] | None = None) -> dict:
+    @_told
+    def ask_llm(question: str, llm: str, sources: list[str] | None = None, collection: str | None = None) -> dict:
         """Answers with the named answerer (`extractive`, or an LLM such as `ollama:llama3.2`); sources
-        (optional) limits the search to those documents."""
-        try:
-            return pipeline.ask(question, answerer=llm or None, sources=sources).to_dict()
-        except AppError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        (optional) limits the search to those documents, collection (optional) names the collection."""
+        return collections.get(collection).ask(question, answerer=llm or None, sources=sources).to_dict()
 
-    def source(source: str, page: int | None = None, start: int | None = None, end: int | None = None) -> dict:
+    @_told
+    def source(source: str, page: int | None = None, start: int | None = None, end: int | None = None,
+               collection: str | None = None) -> dict:
         """A document at a cited place. For a PDF: the page (1-based) as a PNG data URL, with the boxes of the
         text from start to end (a citation's quote.start and quote.end) highlighted, in pixels. For the other
         formats: the text around start–end as HTML, that text marked."""
         quotes = [(int(start), int(end))] if start is not None and end is not None else []
-        try:
-            return pipeline.sources.view(source, page, quotes).to_dict()
-        except AppError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        return collections.get(collection).sources.view(source, page, quotes).to_dict()
 
-    def documents() -> list[dict]:
+    @_told
+    def documents(collection: str | None = None) -> list[dict]:
         """Lists the documents that `ask` answers from: each one's source name (to pass to `ask` as sources),
-        type (pdf, docx, html, markdown, text), pages, number of passages and when it was indexed.
+        type (pdf, docx, html, markdown, text), pages, number of passages, when it was indexed, and the address of
+        a page added by URL.
+
+        Args:
+            collection: the collection to list, as `collections` lists them; the default one when empty
+        Returns:
+            [{"source", "type", "pages", "passages", "indexed_at", "url"}]
+        """
+        return [record.to_dict() for record in collections.get(collection).documents()]
+
+    @_told
+    def collections_() -> list[dict]:
+        """Lists the collections (separate sets of documents) that `ask` and `documents` can be given: each one's
+        name, number of documents, and whether it is the default (asked when no collection is named).
 
         Returns:
-            [{"source", "type", "pages", "passages", "indexed_at"}]
+            [{"name", "documents", "default"}]
         """
-        return [record.to_dict() for record in pipeline.documents()]
+        return [{"name": name, "documents": len(collections.get(name).documents()),
+                 "default": name == collections.default_name} for name in collections.names()]
 
-    def delete(source: str) -> dict:
+    @_told
+    def delete(source: str, collection: str | None = None) -> dict:
         """Removes a document, by its source name, from the documents folder and the index."""
-        try:
-            record = pipeline.remove(source)
-        except AppError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        record = collections.get(collection).remove(source)
         return {"removed": record.source, "passages": record.chunks}
 
-    def upload(paths: list[str] | None, addresses: str | None = None) -> dict:
+    @_told
+    def upload(paths: list[str] | None, addresses: str | None = None, collection: str | None = None) -> dict:
         """Adds files, and the pages at the http(s) addresses (one a line, optional): what was added, replaced,
         already indexed, and refused with the reason. Adding an address again fetches it again."""
-        try:
-            report = pipeline.upload([(Path(p).name, Path(p)) for p in paths or []])
-            if addresses and addresses.split():
-                report = report.merged(pipeline.add_pages(addresses.split()))
-            return report.to_dict()
-        except AppError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        pipeline = collections.get(collection)
+        report = pipeline.upload([(Path(p).name, Path(p)) for p in paths or []])
+        if addresses and addresses.split():
+            report = report.merged(pipeline.add_pages(addresses.split()))
+        return report.to_dict()
 
-    def refresh(source: str) -> dict:
+    @_told
+    def refresh(source: str, collection: str | None = None) -> dict:
         """Fetches a page added by its address again, by its source name; only what changed is embedded again."""
-        try:
-            return pipeline.refresh(source).to_dict()
-        except AppError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        return collections.get(collection).refresh(source).to_dict()
 
+    @_told
+    def create_collection(name: str) -> dict:
+        """Creates an empty collection of that name."""
+        return {"created": collections.create(name).settings.docs.name}
+
+    @_told
+    def rename_collection(name: str, new_name: str) -> dict:
+        """Renames a collection (not the default one); its documents and passages stay as they are."""
+        collections.rename(name, new_name)
+        return {"renamed": name, "to": " ".join(new_name.split())}
+
+    @_told
+    def delete_collection(name: str) -> dict:
+        """Deletes a collection (not the default one): its documents folder and its passages, nothing else."""
+        return {"deleted": name, "documents": collections.delete(name)}
+
+    collections_.__name__ = "collections"
     # The MCP tools first: Gradio names a tool by its function, and the first endpoint of a function gets the plain
     # name. They run outside the queue, because Gradio's queued path calls the app back over HTTP without the
     # login that --auth asks for; the MCP route has its own (app.ui.server.McpGate).
-    for fn in (ask, documents):
+    for fn in (ask, documents, collections_):
         gr.api(_as_json_text(fn, admission), api_name=f"mcp_{fn.__name__}", queue=False)
-    for fn in (ask, ask_llm, source, documents, delete, refresh):
+    for fn in (ask, ask_llm, source, documents, collections_, delete, refresh, create_collection, rename_collection,
+               delete_collection):
         _endpoint(fn, fn.__name__)
     # A file endpoint goes through a File component, which accepts only files uploaded to this server.
     files, added = gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)
-    addresses = gr.Textbox(value="", visible=False)
-    gr.Button(visible=False).click(upload, [files, addresses], added, api_name="upload")
-    INPUTS["upload"] = 2
+    addresses, collection = gr.Textbox(value="", visible=False), gr.Textbox(value="", visible=False)
+    gr.Button(visible=False).click(upload, [files, addresses, collection], added, api_name="upload")
+    INPUTS["upload"] = 3

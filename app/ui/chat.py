@@ -4,7 +4,7 @@ Markdown or JSON."""
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 import gradio as gr
@@ -13,6 +13,7 @@ from app import conversation
 from app.answers import Answer, AnswerSpan, Citation
 from app.errors import AppError
 from app.llm import ANSWERER_FORMS
+from app.collections import Collections
 from app.pipeline import Pipeline
 from app.ui.served_files import ServedFiles
 
@@ -122,22 +123,25 @@ class ChatParts:
     shown: Callable[[list[Answer]], tuple]
 
 
-def build(pipeline: Pipeline) -> ChatParts:
-    """The chat, its question box with the documents selector, Stop, export and the answerer settings."""
+def build(collections: Collections, collection: gr.Dropdown) -> ChatParts:
+    """The chat, its question box with the documents selector, Stop, export and the answerer settings; questions go
+    to the collection chosen in `collection`."""
+    pipeline = collections.default
     exports = ServedFiles("ask-the-documents-exports-")
 
     def respond(message: str, history: list[dict], turns: list, answerer: str, scope: list[str] | None,
-                answers: list[Answer]):
+                answers: list[Answer], name: str | None):
         history = [*history, {"role": "user", "content": as_text(message or "")},
                    {"role": "assistant", "content": "…"}]
         unchanged = gr.update(), gr.update()  # the export buttons, until the answer is complete
         yield "", history, turns, answers, *unchanged
         try:
-            for item in pipeline.stream(message, turns, answerer, scope):
+            for item in collections.get(name).stream(message, turns, answerer, scope):
                 if isinstance(item, str):
                     history[-1] = {"role": "assistant", "content": as_text(item)}
                     yield "", history, turns, answers, *unchanged
                 else:
+                    item = replace(item, collection=name or None)
                     history[-1] = {"role": "assistant", "content": render_answer(item, len(answers))}
                     turns = [*turns, (item.question, item.text)]
                     answers = [*answers, item]
@@ -183,9 +187,11 @@ def build(pipeline: Pipeline) -> ChatParts:
         chosen = gr.Markdown(elem_id="answerer-status")
 
     answerer.submit(choose, answerer, chosen, api_visibility="private")
-    scope.change(lambda chosen_names: scope_text(pipeline, chosen_names), scope, searched, api_visibility="private")
+    scope.change(lambda chosen_names, name: scope_text(collections.get(name), chosen_names), [scope, collection],
+                 searched, api_visibility="private")
     outputs = [box, chat, turns, answers, export_md, export_json]
-    events = [trigger(respond, [box, chat, turns, answerer, scope, answers], outputs, api_visibility="private")
+    events = [trigger(respond, [box, chat, turns, answerer, scope, answers, collection], outputs,
+                      api_visibility="private")
               for trigger in (box.submit, send.click)]
     stop.click(None, cancels=events, api_visibility="private")
     cleared = chat.clear(lambda: ([], [], *exported([])), None, [turns, answers, export_md, export_json],

@@ -77,9 +77,9 @@ def answers_of(kept: dict | None) -> list[Answer]:
     return found
 
 
-def build(store: ConversationStore, parts: ChatParts) -> tuple:
+def build(store: ConversationStore, parts: ChatParts) -> tuple[tuple, tuple]:
     """The sidebar, wired to the chat's parts; returns what the page's load runs to open the conversation last
-    open (a function, its inputs and its outputs)."""
+    open, and what starts a new one (each a function, its inputs and its outputs)."""
     saved = gr.BrowserState({}, storage_key=STORAGE_KEY, secret=store.browser_key())
     current = gr.State(None)  # the id of the conversation shown; None until its first answer
     with gr.Sidebar(label="Conversations", position="left", open=True, elem_id="conversations-sidebar"):
@@ -156,7 +156,8 @@ def build(store: ConversationStore, parts: ChatParts) -> tuple:
     keep.click(lambda: gr.update(visible=False), None, confirm, api_visibility="private")
     sure.click(on_sure, [current, saved], [confirm, current, saved, listed, *parts.conversation],
                api_visibility="private")
-    return on_load, [saved], [listed, current, *parts.conversation]
+    return (on_load, [saved], [listed, current, *parts.conversation]), \
+        (on_new, saved, [current, saved, listed, *parts.conversation])
 
 
 def _title(question: str) -> str:

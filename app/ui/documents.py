@@ -6,6 +6,7 @@ from pathlib import Path
 import gradio as gr
 
 from app.errors import AppError
+from app.collections import Collections
 from app.pipeline import Pipeline
 from app.ui import chat
 from index.formats import SUPPORTED_SUFFIXES
@@ -33,9 +34,12 @@ def render_lines(lines: list[tuple[str, str]]) -> str:
     return f"<ul>{items}</ul>" if items else ""
 
 
-def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.Markdown):
-    """The panel; returns a function that brings it, the status line and the chat's documents selector (scope,
-    and the line that says what is searched) up to date, with its inputs and outputs."""
+def build(collections: Collections, collection: gr.Dropdown, status: gr.HTML, scope: gr.Dropdown,
+          searched: gr.Markdown):
+    """The panel of the collection chosen in `collection`; returns a function that brings it, the status line and
+    the chat's documents selector (scope, and the line that says what is searched) up to date, with its inputs and
+    outputs."""
+    pipeline = collections.default
     gr.Markdown("### Documents")
     files = gr.File(label=f"Drop files here or click to choose ({', '.join(SUPPORTED_SUFFIXES)}; "
                           f"up to {pipeline.settings.max_upload_mb:g} MB each)",
@@ -54,7 +58,11 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
         remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove", min_width=80)
     reindex = gr.Button("Re-index all", elem_id="reindex")
 
-    def refreshed(message: str, chosen: list[str] | None):
+    def refreshed(message: str, chosen: list[str] | None, name: str | None):
+        try:
+            pipeline = collections.get(name)
+        except AppError as exc:  # deleted meanwhile, on another page
+            pipeline, message = collections.default, render_lines([("refused", str(exc))])
         current = rows(pipeline)
         names = [r[0] for r in current]
         kept = [name for name in chosen or [] if name in names]
@@ -76,76 +84,84 @@ def build(pipeline: Pipeline, status: gr.HTML, scope: gr.Dropdown, searched: gr.
 
         return show
 
-    def reported(add, chosen: list[str] | None) -> tuple:
-        """The panel after add() (an upload, a page fetched), which returns an UploadReport."""
+    def reported(add, chosen: list[str] | None, name: str | None) -> tuple:
+        """The panel after add(pipeline) (an upload, a page fetched), which returns an UploadReport."""
         try:
-            report = add()
+            report = add(collections.get(name))
         except AppError as exc:
-            return refreshed(render_lines([("refused", str(exc))]), chosen)
+            return refreshed(render_lines([("refused", str(exc))]), chosen, name)
         lines = [("added", line) for line in report.summary().splitlines() if not line.startswith("Refused")]
         lines += [("refused", f"Refused {r['name']}: {r['reason']}") for r in report.refused]
-        return refreshed(render_lines(lines), chosen)
+        return refreshed(render_lines(lines), chosen, name)
 
-    def on_upload(paths: list[str] | None, chosen: list[str] | None, progress=gr.Progress()):
+    def on_upload(paths: list[str] | None, chosen: list[str] | None, name: str | None, progress=gr.Progress()):
         paths = [Path(p) for p in paths or []]
         progress(0, desc=f"Reading {len(paths)} file(s)…")
-        return *reported(lambda: pipeline.upload([(p.name, p) for p in paths], progress=files_progress(progress),
-                                                 reading=reading_progress(progress)), chosen), None
+        return *reported(lambda pipeline: pipeline.upload([(p.name, p) for p in paths],
+                                                          progress=files_progress(progress),
+                                                          reading=reading_progress(progress)), chosen, name), None
 
-    def on_fetch(url: str, chosen: list[str] | None, progress=gr.Progress()):
+    def on_fetch(url: str, chosen: list[str] | None, name: str | None, progress=gr.Progress()):
         if not (url or "").strip():
-            return *refreshed(render_lines([("refused", "Type the page's address, https://…")]), chosen), url
+            return *refreshed(render_lines([("refused", "Type the page's address, https://…")]), chosen, name), url
         progress(0, desc="Fetching the page…")
-        return *reported(lambda: pipeline.add_pages([url], progress=files_progress(progress),
-                                                    reading=reading_progress(progress)), chosen), ""
+        return *reported(lambda pipeline: pipeline.add_pages([url], progress=files_progress(progress),
+                                                             reading=reading_progress(progress)), chosen, name), ""
 
-    def on_refresh(source: str | None, chosen: list[str] | None, progress=gr.Progress()):
+    def on_refresh(source: str | None, chosen: list[str] | None, name: str | None, progress=gr.Progress()):
         if not source:
-            return refreshed(render_lines([("refused", "Choose a page added by its address to refresh.")]), chosen)
+            return refreshed(render_lines([("refused", "Choose a page added by its address to refresh.")]), chosen,
+                             name)
         progress(0, desc=f"Fetching {source} again…")
-        return reported(lambda: pipeline.refresh(source, progress=files_progress(progress)), chosen)
+        return reported(lambda pipeline: pipeline.refresh(source, progress=files_progress(progress)), chosen, name)
 
-    def on_remove(source: str | None, chosen: list[str] | None):
+    def on_remove(source: str | None, chosen: list[str] | None, name: str | None):
         if not source:
-            return refreshed(render_lines([("refused", "Choose a document to remove.")]), chosen)
+            return refreshed(render_lines([("refused", "Choose a document to remove.")]), chosen, name)
         try:
-            record = pipeline.remove(source)
+            record = collections.get(name).remove(source)
         except AppError as exc:
-            return refreshed(render_lines([("refused", str(exc))]), chosen)
+            return refreshed(render_lines([("refused", str(exc))]), chosen, name)
         return refreshed(render_lines([("removed", f"Removed {record.source} ({record.chunks} passages).")]),
-                         chosen)
+                         chosen, name)
 
-    def on_reindex(chosen: list[str] | None, progress=gr.Progress()):
+    def on_reindex(chosen: list[str] | None, name: str | None, progress=gr.Progress()):
         progress(0, desc="Reading the documents…")
         try:
-            report = pipeline.index(progress=files_progress(progress), force=True, reading=reading_progress(progress))
+            report = collections.get(name).index(progress=files_progress(progress), force=True,
+                                                 reading=reading_progress(progress))
         except AppError as exc:
-            return refreshed(render_lines([("refused", str(exc))]), chosen)
-        return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]), chosen)
+            return refreshed(render_lines([("refused", str(exc))]), chosen, name)
+        return refreshed(render_lines([("added", f"Re-indexed: {report.summary()}")]), chosen, name)
 
     panel = [result, table, choice, status, scope, searched]
-    files.upload(on_upload, [files, scope], [*panel, files], show_progress_on=files, api_visibility="private")
-    remove.click(on_remove, [choice, scope], panel, show_progress_on=table, api_visibility="private")
+    files.upload(on_upload, [files, scope, collection], [*panel, files], show_progress_on=files,
+                 api_visibility="private")
+    remove.click(on_remove, [choice, scope, collection], panel, show_progress_on=table, api_visibility="private")
     for trigger in (fetch.click, address.submit):
-        trigger(on_fetch, [address, scope], [*panel, address], show_progress_on=table, api_visibility="private")
-    again.click(on_refresh, [choice, scope], panel, show_progress_on=table, api_visibility="private")
-    reindex.click(on_reindex, scope, panel, show_progress_on=table, api_visibility="private")
+        trigger(on_fetch, [address, scope, collection], [*panel, address], show_progress_on=table,
+                api_visibility="private")
+    again.click(on_refresh, [choice, scope, collection], panel, show_progress_on=table, api_visibility="private")
+    reindex.click(on_reindex, [scope, collection], panel, show_progress_on=table, api_visibility="private")
     # What another process or the folder watch wrote shows up without a reload: a tick every few seconds looks
     # whether the indexed documents changed, and only then redraws the panel and the status line.
-    seen = gr.State(_documents_signature(pipeline))
+    seen = gr.State(_documents_signature(pipeline, collections.default_name))
 
-    def on_tick(before: tuple, chosen: list[str] | None):
-        now = _documents_signature(pipeline)
+    def on_tick(before: tuple, chosen: list[str] | None, name: str | None):
+        try:
+            now = _documents_signature(collections.get(name), name)
+        except AppError:  # the collection was deleted on another page
+            now = before
         if now == before:
             return *[gr.skip()] * (len(panel) - 1), before
-        table_rows, _, *rest = refreshed("", chosen)[1:]
+        table_rows, _, *rest = refreshed("", chosen, name)[1:]
         names = [r[0] for r in table_rows]
         return table_rows, gr.update(choices=names), *rest, now  # a document being picked stays picked
 
-    gr.Timer(TICK_S).tick(on_tick, [seen, scope], [*panel[1:], seen], show_progress="hidden",
+    gr.Timer(TICK_S).tick(on_tick, [seen, scope, collection], [*panel[1:], seen], show_progress="hidden",
                           api_visibility="private")
-    return lambda chosen: refreshed("", chosen)[1:], scope, panel[1:]
+    return lambda chosen, name: refreshed("", chosen, name)[1:], [scope, collection], panel[1:]
 
 
-def _documents_signature(pipeline: Pipeline) -> tuple:
-    return tuple((r.source, r.sha256, r.chunks) for r in pipeline.documents())
+def _documents_signature(pipeline: Pipeline, name: str | None) -> tuple:
+    return name or "", tuple((r.source, r.sha256, r.chunks) for r in pipeline.documents())

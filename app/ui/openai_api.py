@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import answerers
 from app.answers import Answer
+from app.collections import Collections
 from app.errors import AppError
 from app.pipeline import Pipeline
 from app.ui.admission import RETRY_AFTER_S, Admission, Busy, Ticket
@@ -65,16 +66,18 @@ def _turns(messages: list) -> tuple[str, list[tuple[str, str]]]:
     return said[users[-1]][1], history
 
 
-def routes(pipeline: Pipeline, keys: BearerKeys, admission: Admission) -> list[APIRoute]:
+def routes(collections: Collections, keys: BearerKeys, admission: Admission) -> list[APIRoute]:
     """GET /v1/models and POST /v1/chat/completions; a completion past admission's bounds gets a 503 with
-    Retry-After."""
+    Retry-After. A model is an answerer, and `answerer@collection` asks that collection."""
+    pipeline = collections.default
     def refuse(request: Request) -> JSONResponse | None:
         if keys.allows(request.headers.get("authorization", "")):
             return None
         return _error(401, REFUSAL, "invalid_request_error", "invalid_api_key")
 
     def model_ids() -> list[str]:
-        return list(dict.fromkeys([pipeline.settings.answerer, answerers.DEFAULT]))
+        served = list(dict.fromkeys([pipeline.settings.answerer, answerers.DEFAULT]))
+        return served + [f"{model}@{name}" for name in collections.names()[1:] for model in served]
 
     def models(request: Request):
         if refused := refuse(request):
@@ -98,6 +101,8 @@ def routes(pipeline: Pipeline, keys: BearerKeys, admission: Admission) -> list[A
                                "(GET /v1/models lists them).", "invalid_request_error", "model_not_found")
         try:
             question, history = _turns(body["messages"])
+            answerer, _, name = model.partition("@")
+            asked = collections.get(name)
         except AppError as exc:
             return _error(400, str(exc), "invalid_request_error")
         sources = body.get("sources") if isinstance(body.get("sources"), list) else None
@@ -108,11 +113,12 @@ def routes(pipeline: Pipeline, keys: BearerKeys, admission: Admission) -> list[A
             return _error(503, str(exc), "server_error", "server_busy", {"Retry-After": str(RETRY_AFTER_S)})
         if body.get("stream"):
             await ticket.start()  # its turn comes before the first byte is sent
-            return StreamingResponse(_stream(pipeline, question, history, model, sources, reply_id, created, ticket),
+            return StreamingResponse(_stream(asked, question, history, answerer, model, sources, reply_id, created,
+                                             ticket),
                                      media_type="text/event-stream", background=BackgroundTask(ticket.close))
         try:  # in a worker thread: an answer takes a while, and the server's other requests go on meanwhile
             async with ticket:
-                answer = await run_in_threadpool(pipeline.ask, question, history, model, sources)
+                answer = await run_in_threadpool(asked.ask, question, history, answerer, sources)
         except AppError as exc:
             return _error(400, str(exc), "invalid_request_error")
         text = content(answer)
@@ -127,8 +133,8 @@ def routes(pipeline: Pipeline, keys: BearerKeys, admission: Admission) -> list[A
                      summary="An answer with citations, as an OpenAI chat completion")]
 
 
-def _stream(pipeline: Pipeline, question: str, history: list, model: str, sources: list | None, reply_id: str,
-            created: int, ticket: Ticket) -> Iterator[str]:
+def _stream(pipeline: Pipeline, question: str, history: list, answerer: str, model: str, sources: list | None,
+            reply_id: str, created: int, ticket: Ticket) -> Iterator[str]:
     """Server-sent events in OpenAI's chunk shape: the answer's text as it grows, then the sources and the
     citations, then [DONE]. An error after the stream has started is sent as an error event. ticket, whose turn
     has come, is given back at the end."""
@@ -140,7 +146,7 @@ def _stream(pipeline: Pipeline, question: str, history: list, model: str, source
     yield chunk({"role": "assistant", "content": ""})
     sent = ""
     try:
-        for item in pipeline.stream(question, history, model, sources):
+        for item in pipeline.stream(question, history, answerer, sources):
             if isinstance(item, Answer):
                 text = content(item)
                 rest = text[len(sent):] if text.startswith(sent) else "\n\n" + text

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 
+from app.collections import Collections
 from app.pipeline import Pipeline
 from app.ui import openai_api
 from app.ui.admission import Admission
@@ -123,12 +124,12 @@ class McpGate:
         await self.app(scope, receive, send)
 
 
-def app_kwargs(pipeline: Pipeline, inputs: dict[str, int], keys: BearerKeys, mcp_tools: list[str],
+def app_kwargs(collections: Collections, inputs: dict[str, int], keys: BearerKeys, mcp_tools: list[str],
                admission: Admission) -> dict:
     """What Gradio passes to its FastAPI app: the extra routes (/health, the OpenAI-compatible /v1) and the
     middleware. inputs: each named endpoint's number of inputs; keys: the bearer tokens /v1 and MCP take;
     mcp_tools: the endpoints MCP clients see as tools; admission: the bounds of /v1 (and MCP)."""
-    return {"routes": [health_route(pipeline), *openai_api.routes(pipeline, keys, admission)],
-            "middleware": [Middleware(BusyMessage, max_queue=pipeline.settings.max_queue),
+    return {"routes": [health_route(collections.default), *openai_api.routes(collections, keys, admission)],
+            "middleware": [Middleware(BusyMessage, max_queue=collections.default.settings.max_queue),
                            Middleware(OptionalInputs, inputs=inputs),
                            Middleware(McpGate, tools=list(mcp_tools), keys=keys)]}

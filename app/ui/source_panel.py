@@ -6,7 +6,7 @@ import gradio as gr
 
 from app.answers import Answer, Citation
 from app.errors import AppError
-from app.pipeline import Pipeline
+from app.collections import Collections
 from app.sources import SourceView
 from app.ui.chat import as_text
 from app.ui.served_files import ServedFiles
@@ -47,7 +47,7 @@ def caption(view: SourceView, citation: Citation | None) -> str:
     return f"<b>{n}{as_text(view.source)}</b>{where}{quote}"
 
 
-def build(pipeline: Pipeline, answers: gr.State) -> None:
+def build(collections: Collections, answers: gr.State) -> None:
     """The panel, hidden until a citation of the conversation's answers is clicked."""
     copies = ServedFiles("ask-the-documents-sources-")
 
@@ -60,6 +60,7 @@ def build(pipeline: Pipeline, answers: gr.State) -> None:
             return shown(None, "⚠️ That citation is not in this conversation any more; ask again.")
         chunk = citation.passage.chunk
         return shown({"source": chunk.source, "page": citation.page, "citation": citation,
+                      "collection": answered[turn].collection,
                       "quotes": [(chunk.start + start, chunk.start + end) for start, end in citation.spans],
                       "passage": (chunk.start, chunk.end)})
 
@@ -74,7 +75,8 @@ def build(pipeline: Pipeline, answers: gr.State) -> None:
         try:
             if place is None:
                 raise AppError(message)
-            view = pipeline.sources.view(place["source"], place["page"], place["quotes"], place["passage"])
+            sources = collections.get(place.get("collection")).sources
+            view = sources.view(place["source"], place["page"], place["quotes"], place["passage"])
         except AppError as exc:
             return (gr.update(visible=True), f"⚠️ {as_text(str(exc).removeprefix('⚠️ '))}", hidden, hidden,
                     hidden, hidden, hidden, None)
