@@ -1,4 +1,6 @@
 """Settings shared by every command: where the documents and the index are, which models to use."""
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +36,14 @@ class Settings:
 
     @property
     def conversations_path(self) -> Path:
-        """Where signed-in users' conversations are kept (and the key of those kept in browsers): beside the index."""
-        return self.index_dir / "conversations.sqlite"
+        """Where signed-in users' conversations are kept (and the key of those kept in browsers): beside the index;
+        with a Chroma server, in this machine's state folder ($RAG_STATE_DIR, or ~/.local/state/ask-the-documents),
+        one file per server and collection."""
+        if not self.chroma_url:
+            return self.index_dir / "conversations.sqlite"
+        state = Path(os.environ.get("RAG_STATE_DIR") or "~/.local/state/ask-the-documents").expanduser()
+        key = hashlib.sha1(f"{self.chroma_url} {self.collection or self.docs.resolve()}".encode()).hexdigest()[:12]
+        return state / f"conversations-{key}.sqlite"
 
     @property
     def read_limits(self) -> ReadLimits:

@@ -13,6 +13,9 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if "RAG_STATE_DIR" not in os.environ:  # what servers on a Chroma server keep on this machine (conversations)
+    os.environ["RAG_STATE_DIR"] = tempfile.mkdtemp(prefix="rag-state-")
+    atexit.register(shutil.rmtree, os.environ["RAG_STATE_DIR"], True)
 if "RAG_MODEL_CACHE" not in os.environ:  # the converted e5-small, built once per run (and by the servers started)
     os.environ["RAG_MODEL_CACHE"] = tempfile.mkdtemp(prefix="rag-model-cache-")
     atexit.register(shutil.rmtree, os.environ["RAG_MODEL_CACHE"], True)

@@ -33,7 +33,7 @@ def test_the_2004_question_is_answered_with_its_sentence_and_citation(seed_pipel
     assert answer.to_dict()["citations"][0] == {
         "n": 1, "source": SEED.name, "page": None, "pages": None, "text": chunk.text, "start": chunk.start, "end": chunk.end,
         "score": round(citation.passage.score, 4),
-        "quote": {"text": SENTENCE_2004, "start": chunk.start, "end": chunk.start + len(SENTENCE_2004)}}
+        "quote": {"text": SENTENCE_2004, "start": chunk.start, "end": chunk.start + len(SENTENCE_2004)}, "url": None}
 
 
 def test_a_romanian_question_gets_the_romanian_sentence(seed_pipeline):
