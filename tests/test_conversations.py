@@ -132,3 +132,28 @@ def test_with_logins_each_user_sees_only_their_own_conversations_from_any_browse
     with sqlite3.connect(tmp_path / "index" / "conversations.sqlite") as db:
         rows = db.execute("SELECT user, title FROM conversations ORDER BY user").fetchall()
     assert rows == [("alice", "Which countries joined NATO in 2004?"), ("bob", "Cine este Serghei Lavrov?")]
+
+
+def test_a_signed_in_users_conversations_are_read_over_the_api(seed_pipeline, docs, tmp_path):
+    from gradio_client import Client
+
+    where = ["--docs", docs, "--index-dir", tmp_path / "index", "--auth", "alice:wonder"]
+    store = ConversationStore(tmp_path / "index" / "conversations.sqlite")  # as the page keeps them
+    answer = seed_pipeline.ask("Which countries joined NATO in 2004?")
+    store.save("alice", {"id": "c1", "title": "NATO", "updated": "2026-12-01T10:00:00.000+00:00",
+                         "answers": [to_record(answer)]})
+    store.save("bob", {"id": "c2", "title": "Lavrov", "updated": "2026-12-01T11:00:00.000+00:00", "answers": []})
+    app, url = start_app(tmp_path / "app.log", *where)
+    try:
+        alice = Client(url, auth=("alice", "wonder"), verbose=False)
+        assert alice.predict(api_name="/conversations") == [
+            {"id": "c1", "title": "NATO", "updated": "2026-12-01T10:00:00.000+00:00"}]
+        kept = alice.predict("c1", api_name="/conversation")
+        assert kept["title"] == "NATO" and kept["answers"][0]["answer"] == f"{SENTENCE_2004} [1]"
+        markdown = alice.predict("c1", "markdown", api_name="/conversation")
+        assert markdown.startswith("# NATO: conversation") and "## 1. Which countries joined NATO in 2004?" in markdown
+        with pytest.raises(Exception, match="You have no conversation 'c2'"):  # bob's
+            alice.predict("c2", api_name="/conversation")
+    finally:
+        stop(app)
+    assert "Traceback" not in (tmp_path / "app.log").read_text()

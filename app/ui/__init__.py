@@ -40,8 +40,9 @@ def build(collections: Collections | Pipeline, admission: Admission | None = Non
                 source_panel.build(collections, parts.answers)
                 refresh, inputs, panel = documents.build(collections, collection, status, parts.scope,
                                                          parts.searched)
-        opening, starting = conversations.build(ConversationStore(pipeline.settings.conversations_path), parts)
-        api.build(collections, admission)
+        store = ConversationStore(pipeline.settings.conversations_path)
+        opening, starting = conversations.build(store, parts)
+        api.build(collections, admission, store)
         demo.load(lambda: gr.update(choices=collections.names()), None, collection, api_visibility="private")
         demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
         demo.load(*opening, api_visibility="private")  # the conversation last open

@@ -9,7 +9,9 @@ import anyio
 import gradio as gr
 
 from app.errors import AppError
+from app import conversation as conversation_records
 from app.collections import Collections
+from app.conversation_store import ConversationStore
 from app.ui.admission import Admission, Busy
 
 
@@ -21,7 +23,7 @@ MCP_TOOLS = ["ask", "documents", "collections"]
 
 def _endpoint(fn, name: str) -> None:
     gr.api(fn, api_name=name)
-    INPUTS[name] = len(inspect.signature(fn).parameters)
+    INPUTS[name] = sum(p.annotation is not gr.Request for p in inspect.signature(fn).parameters.values())
 
 
 def _as_json_text(fn, admission: Admission):
@@ -55,9 +57,19 @@ def _told(fn):
     return told
 
 
-def build(collections: Collections, admission: Admission) -> None:
-    """The endpoints; admission bounds the MCP tools, which run outside Gradio's queue. Each takes an optional
-    last argument, the collection (the default one when left out)."""
+def _user(request: gr.Request | None) -> str:
+    """The signed-in user; conversations are kept on the server only for users of a server started with --auth."""
+    user = getattr(request, "username", None)
+    if not user:
+        raise gr.Error("Without --auth, conversations are kept in each browser, not on the server; start the server "
+                       "with --auth USER:PASSWORD to keep them here and read them over the API.", print_exception=False)
+    return user
+
+
+def build(collections: Collections, admission: Admission, store: ConversationStore) -> None:
+    """The endpoints; admission bounds the MCP tools, which run outside Gradio's queue. Those over documents take an
+    optional last argument, the collection (the default one when left out); store holds the signed-in users'
+    conversations."""
     @_told
     def ask(question: str, sources: list[str] | None = None, collection: str | None = None) -> dict:
         """Answers a question from the indexed documents (reports, articles, manuals the user added), quoting
@@ -152,6 +164,22 @@ def build(collections: Collections, admission: Admission) -> None:
         """Deletes a collection (not the default one): its documents folder and its passages, nothing else."""
         return {"deleted": name, "documents": collections.delete(name)}
 
+    def conversations(request: gr.Request) -> list[dict]:
+        """The signed-in user's conversations, the latest first: [{"id", "title", "updated"}]."""
+        return store.conversations(_user(request))
+
+    def conversation(conversation_id: str, kind: str = "json", request: gr.Request = None) -> dict | str:
+        """One of the signed-in user's conversations: as JSON, {"id", "title", "updated", "answers": [the `ask`
+        answer of each question]}, or with kind "markdown", as the page's Markdown export."""
+        kept = store.get(_user(request), conversation_id)
+        if kept is None:
+            raise gr.Error(f"You have no conversation '{conversation_id}'; /conversations lists yours.",
+                           print_exception=False)
+        answered = [conversation_records.from_record(record) for record in kept["answers"]]
+        if kind == "markdown":
+            return conversation_records.to_markdown(answered, kept["title"])
+        return {**{k: kept[k] for k in ("id", "title", "updated")}, "answers": [a.to_dict() for a in answered]}
+
     collections_.__name__ = "collections"
     # The MCP tools first: Gradio names a tool by its function, and the first endpoint of a function gets the plain
     # name. They run outside the queue, because Gradio's queued path calls the app back over HTTP without the
@@ -159,7 +187,7 @@ def build(collections: Collections, admission: Admission) -> None:
     for fn in (ask, documents, collections_):
         gr.api(_as_json_text(fn, admission), api_name=f"mcp_{fn.__name__}", queue=False)
     for fn in (ask, ask_llm, source, documents, collections_, delete, refresh, create_collection, rename_collection,
-               delete_collection):
+               delete_collection, conversations, conversation):
         _endpoint(fn, fn.__name__)
     # A file endpoint goes through a File component, which accepts only files uploaded to this server.
     files, added = gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)
