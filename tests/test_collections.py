@@ -151,3 +151,25 @@ def _no_collections_left_in_the_repository():
     if not before and (ROOT / "collections").exists():
         shutil.rmtree(ROOT / "collections")
         pytest.fail("a test wrote collections/ into the checkout")
+
+
+def test_a_collection_on_a_chroma_server(docs, contract, tmp_path):
+    """Collections of a server whose index is a `chroma run`: each its own Chroma collection there."""
+    from tests.conftest import start_chroma
+
+    chroma, chroma_url = start_chroma(tmp_path / "chroma")
+    app, url = start_app(tmp_path / "server.log", "--docs", docs, "--chroma-url", chroma_url,
+                         "--collections-dir", tmp_path / "collections", "--index-dir", tmp_path / "unused")
+    try:
+        client = Client(url, verbose=False)
+        client.predict("contracts", api_name="/create_collection")
+        assert client.predict([handle_file(contract)], "", "contracts", api_name="/upload")["added"] == ["lease.md"]
+        answer = client.predict("What is the monthly rent of the Harbour Bakery?", None, "contracts", api_name="/ask")
+        assert "4,200 euros" in answer["answer"]
+        assert client.predict("Which countries joined NATO in 2004?", api_name="/ask")["answer"] == \
+            f"{SENTENCE_2004} [1]"
+        assert client.predict("contracts", api_name="/delete_collection") == {"deleted": "contracts", "documents": 1}
+    finally:
+        stop(app)
+        stop(chroma)
+    assert not (tmp_path / "unused").exists() and "Traceback" not in (tmp_path / "server.log").read_text()
