@@ -30,6 +30,8 @@ def check_name(name: str) -> str:
 
 def named_settings(settings: Settings, name: str) -> Settings | None:
     """The settings of the collection called name in settings.collections_dir, or None when there is none."""
+    if not _NAME.match(name or ""):  # never a path: "../x" names no collection
+        return None
     folder = settings.collections_dir / name
     try:
         kept = json.loads((folder / MARK).read_text(encoding="utf-8"))

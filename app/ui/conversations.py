@@ -8,10 +8,11 @@ import gradio as gr
 
 from app import conversation
 from app.answers import Answer
-from app.conversation_store import MAX_CONVERSATIONS, ConversationStore
+from app.conversation_store import ConversationStore
 from app.ui.chat import ChatParts
 
 STORAGE_KEY = "ask-the-documents-conversations"
+IN_A_BROWSER = 50  # conversations kept in a browser's local storage (a few MB at most); the oldest go first
 TITLE_CHARS = 60
 CSS = """
 #conversations label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -46,7 +47,7 @@ class _Kept:
             self.store.save(self.user, kept)
             return
         self.saved["conversations"][kept["id"]] = kept
-        for old in self.conversations()[MAX_CONVERSATIONS:]:
+        for old in self.conversations()[IN_A_BROWSER:]:
             self.saved["conversations"].pop(old["id"], None)
 
     def delete(self, conversation_id: str) -> None:
