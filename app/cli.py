@@ -213,14 +213,14 @@ CONFIG_KEYS = {"embeddings": str, "llm": str, "top_k": int, "chunk_tokens": int,
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings the options give. --collection NAME without --docs is the collection of that name in
-    --collections-dir (`add` and `index` create it when there is none)."""
+    --collections-dir (`add`, `index` and `import` create it when there is none)."""
     settings = _settings(args)
     if not args.collection or args.docs != Settings().docs:
         return settings
     from app import collections
 
     named = collections.named_settings(settings, args.collection)
-    if named is None and args.command in ("add", "index"):
+    if named is None and args.command in ("add", "index", "import"):
         named = collections.create(settings, args.collection)
     if named is None:
         raise AppError(f"No collection is named '{args.collection}' in {settings.collections_dir}; create it with "

@@ -93,6 +93,12 @@ def test_collections_on_the_command_line(docs, contract, tmp_path):
     assert run("index", *where).returncode == 0
     listed = run("documents", "--json", *where)  # the default collection, as before
     assert [d["source"] for d in json.loads(listed.stdout)] == [SEED.name]
+    archive = tmp_path / "contracts.zip"  # a collection travels on its own
+    assert run("export", "--collection", "contracts", *where[2:], archive).returncode == 0
+    loaded = run("import", "--collection", "copy", *where[2:], archive)
+    assert loaded.returncode == 0 and "1 documents" in loaded.stdout, loaded.stderr
+    asked = run("ask", "--json", "--collection", "copy", *where[2:], "What is the monthly rent?")
+    assert json.loads(asked.stdout)["citations"][0]["source"] == "lease.md"
     missing = run("ask", "--collection", "nope", *where[2:], "What is the rent?")
     assert missing.returncode == 2 and "No collection is named 'nope'" in missing.stderr
     assert "Traceback" not in missing.stderr

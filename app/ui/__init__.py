@@ -43,9 +43,10 @@ def build(collections: Collections | Pipeline, admission: Admission | None = Non
         store = ConversationStore(pipeline.settings.conversations_path)
         opening, starting = conversations.build(store, parts)
         api.build(collections, admission, store)
-        demo.load(lambda: gr.update(choices=collections.names()), None, collection, api_visibility="private")
+        demo.load(lambda: gr.update(choices=collections.names()), None, collection, show_progress="hidden",
+                  api_visibility="private")
         demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
-        demo.load(*opening, api_visibility="private")  # the conversation last open
+        demo.load(*opening, show_progress="hidden", api_visibility="private")  # the conversation last open
         # another collection: its documents, and a new conversation
         collection.change(refresh, inputs, panel, api_visibility="private").then(*starting,
                                                                                  api_visibility="private")
