@@ -104,6 +104,14 @@ def test_collections_on_the_command_line(docs, contract, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
+def choose(page, collection: str) -> None:
+    """Picks a collection in the selector, typing its name to find it as a user of a long list would."""
+    picker = page.locator("#collection input")
+    picker.click()
+    picker.fill(collection)
+    page.get_by_role("option", name=collection, exact=True).click()
+
+
 def test_collections_in_the_browser(served, contract, tmp_path):
     """Create one, upload to it, ask, switch back, delete it once confirmed."""
     from tests.test_browser import BOT, CHROMIUM, HEADLESS_FLAGS, answered, playwright
@@ -124,15 +132,14 @@ def test_collections_in_the_browser(served, contract, tmp_path):
         page.locator("#documents-result").get_by_text("Added: lease.md").wait_for(timeout=60_000)
         assert "4,200 euros" in answered(page, "What is the monthly rent of the Harbour Bakery?")
 
-        page.locator("#collection input").click()
-        page.get_by_role("option", name="default").click()
+        choose(page, "default")
+        page.wait_for_function(f"() => !document.querySelector('#documents').innerText.includes('lease.md') && "
+                               f"document.querySelector('#documents').innerText.includes('{SEED.name}')")
         page.locator("#status").get_by_text("1 document").wait_for(timeout=30_000)
         page.wait_for_function(f"() => document.querySelectorAll(\"{BOT}\").length === 0")  # a new conversation
-        assert "lease.md" not in page.locator("#documents").inner_text()
         assert SENTENCE_2004 in answered(page, "Which countries joined NATO in 2004?")
 
-        page.locator("#collection input").click()
-        page.get_by_role("option", name="contracts").click()
+        choose(page, "contracts")
         page.wait_for_function("() => document.querySelector('#documents').innerText.includes('lease.md')")
         page.locator("#delete-collection").click()
         page.locator("#keep-collection").click()  # changed my mind: nothing is deleted
@@ -179,3 +186,20 @@ def test_a_collection_on_a_chroma_server(docs, contract, tmp_path):
         stop(app)
         stop(chroma)
     assert not (tmp_path / "unused").exists() and "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_a_file_dropped_into_a_collections_folder_is_indexed_and_answered_over_the_api(served, tmp_path):
+    import time
+
+    url, log, _ = served
+    client = Client(url, verbose=False)
+    client.predict("contracts", api_name="/create_collection")
+    (tmp_path / "collections" / "contracts" / "lease.md").write_text(f"# Lease\n\n{CONTRACT}\n", encoding="utf-8")
+    deadline = time.monotonic() + 60
+    while [d["source"] for d in client.predict("contracts", api_name="/documents")] != ["lease.md"]:
+        assert time.monotonic() < deadline, "the folder watch did not index the file within 60 s"
+        time.sleep(1)
+    answer = client.predict("What is the monthly rent of the Harbour Bakery?", None, "contracts", api_name="/ask")
+    assert "4,200 euros" in answer["answer"]
+    assert [d["source"] for d in client.predict(api_name="/documents")] == [SEED.name]
+    assert "Traceback" not in log.read_text()
