@@ -109,7 +109,7 @@ def choose(page, collection: str) -> None:
     picker = page.locator("#collection input")
     picker.click()
     picker.fill(collection)
-    page.get_by_role("option", name=collection, exact=True).click()
+    page.get_by_role("option", name=collection, exact=True).click(timeout=60_000)
 
 
 def test_collections_in_the_browser(served, contract, tmp_path):
@@ -134,13 +134,15 @@ def test_collections_in_the_browser(served, contract, tmp_path):
 
         choose(page, "default")
         page.wait_for_function(f"() => !document.querySelector('#documents').innerText.includes('lease.md') && "
-                               f"document.querySelector('#documents').innerText.includes('{SEED.name}')")
+                               f"document.querySelector('#documents').innerText.includes('{SEED.name}')", timeout=60_000)
         page.locator("#status").get_by_text("1 document").wait_for(timeout=30_000)
-        page.wait_for_function(f"() => document.querySelectorAll(\"{BOT}\").length === 0")  # a new conversation
+        page.wait_for_function(f"() => document.querySelectorAll(\"{BOT}\").length === 0",
+                               timeout=60_000)  # a new conversation
         assert SENTENCE_2004 in answered(page, "Which countries joined NATO in 2004?")
 
         choose(page, "contracts")
-        page.wait_for_function("() => document.querySelector('#documents').innerText.includes('lease.md')")
+        page.wait_for_function("() => document.querySelector('#documents').innerText.includes('lease.md')",
+                               timeout=60_000)
         page.locator("#delete-collection").click()
         page.locator("#keep-collection").click()  # changed my mind: nothing is deleted
         assert (tmp_path / "collections" / "contracts" / "lease.md").exists()
