@@ -57,8 +57,10 @@ class Collections:
 
     def __init__(self, default: Pipeline, watch_settle: float | None = None):
         self.default = default
-        self.default_name = default.settings.collection or DEFAULT
         self.root = default.settings.collections_dir
+        docs = default.settings.docs
+        named = (docs / MARK).is_file() and docs.resolve().parent == self.root.resolve()  # serve --collection NAME
+        self.default_name = docs.name if named else (default.settings.collection or DEFAULT)
         self._open: dict[str, Pipeline] = {}
         self._watches: dict[str, FolderWatch] = {}
         self._lock = threading.RLock()
