@@ -361,8 +361,9 @@ class Pipeline:
             yield item
 
     def _linked(self, citations: list[Citation]) -> list[Citation]:
-        """The citations, those of pages added by URL with their address."""
-        addresses = {record.source: record.url for record in self.documents() if record.url}
+        """The citations, those of pages added by URL with their address: only the cited files' records are read."""
+        cited = sorted({c.passage.chunk.source for c in citations})
+        addresses = {s: r.url for s, r in self.store.files(cited).items() if r.url} if cited else {}
         return [replace(c, url=addresses.get(c.passage.chunk.source)) for c in citations]
 
     def ask(self, question: str, history: list[tuple[str, str]] = (), answerer: str | None = None,

@@ -247,9 +247,11 @@ class ChunkStore:
         except Exception as exc:  # chromadb raises bare Exceptions for connection, disk and file problems
             raise StoreError(_explain(self.location, doing, exc)) from None
 
-    def files(self) -> dict[str, FileRecord]:
+    def files(self, sources: list[str] | None = None) -> dict[str, FileRecord]:
+        """The file records by source: all of them, or only those of sources (read by id, not by a scan)."""
         with self._using("read"):
-            got = self._files.get(include=["metadatas"])
+            got = self._files.get(ids=sources, include=["metadatas"]) if sources is not None else \
+                self._files.get(include=["metadatas"])
         return {m["source"]: FileRecord.read(m) for m in got["metadatas"]}
 
     def _record(self, record: FileRecord) -> None:
