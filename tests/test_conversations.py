@@ -68,6 +68,8 @@ def test_conversations_are_kept_in_the_browser_through_a_reload_and_a_restart(do
             assert "Lavrov" not in page.locator("#chat").inner_text()
             follow_up = answered(page, "and in 2009?")  # read with this conversation's question, not the other's
             assert "Albania şi Croaţia au devenit membre NATO în 2009" in follow_up
+            page.wait_for_function(  # kept: the conversation answered last moves to the top of the list
+                "() => document.querySelector('#conversations label')?.innerText.includes('NATO in 2004')")
             page.locator("#conversation-name input, #conversation-name textarea").first.fill("NATO enlargement")
             page.locator("#rename-conversation").click()
             page.locator("#conversations label", has_text="NATO enlargement").wait_for(timeout=10_000)
