@@ -29,6 +29,34 @@ def test_an_answer_kept_as_a_record_opens_as_it_was(seed_pipeline):
             from_record(broken)
 
 
+def test_a_pages_changes_apply_one_after_the_other_though_each_event_brings_an_older_state(tmp_path):
+    """An answer's save and a rename triggered together each carry the browser state from before both: neither may
+    undo the other. Another page, and a page after it is closed, start from what their browser sends."""
+    import gradio as gr
+
+    from app.ui.conversations import _Pages
+
+    store, pages = ConversationStore(tmp_path / "conversations.sqlite"), _Pages(size=2)
+    before = {"conversations": {"a": {"id": "a", "title": "NATO", "updated": "1", "answers": []}}, "current": "a"}
+    page, other = gr.Request(session_hash="page-1"), gr.Request(session_hash="page-2")
+    with pages.kept(store, page, before) as kept:
+        kept.save({**kept.get("a"), "title": "NATO enlargement"})
+    with pages.kept(store, page, before) as kept:  # the answer's save, triggered with the state from before
+        kept.save({**kept.get("a"), "updated": "2", "answers": [{"q": 1}]})
+    with pages.kept(store, page, before) as kept:
+        assert kept.get("a") == {"id": "a", "title": "NATO enlargement", "updated": "2", "answers": [{"q": 1}]}
+    with pages.kept(store, other, before) as kept:
+        assert kept.get("a")["title"] == "NATO"
+    pages.closed(page)
+    with pages.kept(store, page, before) as kept:
+        assert kept.get("a")["title"] == "NATO"
+    for n in range(3):  # a page beyond the pages remembered goes back to what its browser sends
+        with pages.kept(store, gr.Request(session_hash=f"page-{n + 3}"), before):
+            pass
+    with pages.kept(store, other, {"conversations": {}, "current": None}) as kept:
+        assert kept.conversations() == []
+
+
 def test_the_store_keeps_each_users_conversations_apart(tmp_path):
     store = ConversationStore(tmp_path / "conversations.sqlite")
     store.save("alice", {"id": "a1", "title": "NATO", "updated": "2026-01-01T00:00:00", "answers": [{"q": 1}]})

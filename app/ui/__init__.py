@@ -41,12 +41,13 @@ def build(collections: Collections | Pipeline, admission: Admission | None = Non
                 refresh, inputs, panel = documents.build(collections, collection, status, parts.scope,
                                                          parts.searched)
         store = ConversationStore(pipeline.settings.conversations_path)
-        opening, starting = conversations.build(store, parts)
+        opening, starting, closed = conversations.build(store, parts)
         api.build(collections, admission, store)
         demo.load(lambda: gr.update(choices=collections.names()), None, collection, show_progress="hidden",
                   api_visibility="private")
         demo.load(refresh, inputs, panel, api_visibility="private")  # what changed since the page was built
         demo.load(*opening, show_progress="hidden", api_visibility="private")  # the conversation last open
+        demo.unload(closed)
         # another collection: its documents, and a new conversation
         collection.change(refresh, inputs, panel, api_visibility="private").then(*starting,
                                                                                  api_visibility="private")

@@ -1,7 +1,10 @@
 """The conversations sidebar: new, open, rename, delete. A signed-in user's conversations are kept on the server
 (app.conversation_store); without --auth they are kept in the browser (localStorage, encrypted with the server's
 key). Either way they survive a reload and a server restart, and each answers follow-ups from itself only."""
+import threading
 import uuid
+from collections import OrderedDict
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import gradio as gr
@@ -14,6 +17,7 @@ from app.ui.chat import ChatParts
 STORAGE_KEY = "ask-the-documents-conversations"
 IN_A_BROWSER = 50  # conversations kept in a browser's local storage (a few MB at most); the oldest go first
 TITLE_CHARS = 60
+PAGES_REMEMBERED = 64  # open pages whose latest browser state the server holds; an older page sends its own
 CSS = """
 #conversations label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 """
@@ -67,6 +71,34 @@ class _Kept:
         self.saved["current"] = conversation_id
 
 
+class _Pages:
+    """The latest browser state each open page was sent, so that a page's changes apply one after the other: an
+    event carries the state as it was when it was triggered, so a rename made while an answer is being kept would
+    otherwise be undone by that answer's save (or the other way round)."""
+
+    def __init__(self, size: int = PAGES_REMEMBERED):
+        self._latest: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    @contextmanager
+    def kept(self, store: ConversationStore, request: gr.Request | None, browser: dict | None):
+        """A page's conversations as its last change left them; what the block changes is what the page has next."""
+        page = getattr(request, "session_hash", None)
+        with self._lock:
+            kept = _Kept(store, request, self._latest.get(page, browser) if page else browser)
+            yield kept
+            if page and not kept.user:
+                self._latest[page] = kept.saved
+                self._latest.move_to_end(page)
+                while len(self._latest) > self._size:
+                    self._latest.popitem(last=False)
+
+    def closed(self, request: gr.Request | None) -> None:
+        with self._lock:
+            self._latest.pop(getattr(request, "session_hash", None), None)
+
+
 def answers_of(kept: dict | None) -> list[Answer]:
     """The answers a kept conversation holds; one that cannot be read (from an edited browser store) is left out."""
     found = []
@@ -80,8 +112,9 @@ def answers_of(kept: dict | None) -> list[Answer]:
 
 def build(store: ConversationStore, parts: ChatParts) -> tuple[tuple, tuple]:
     """The sidebar, wired to the chat's parts; returns what the page's load runs to open the conversation last
-    open, and what starts a new one (each a function, its inputs and its outputs)."""
+    open, and what starts a new one (each a function, its inputs and its outputs), and what a closed page runs."""
     saved = gr.BrowserState({}, storage_key=STORAGE_KEY, secret=store.browser_key())
+    pages = _Pages()
     current = gr.State(None)  # the id of the conversation shown; None until its first answer
     with gr.Sidebar(label="Conversations", position="left", open=True, elem_id="conversations-sidebar"):
         new = gr.Button("New conversation", variant="primary", size="sm", elem_id="new-conversation")
@@ -99,52 +132,55 @@ def build(store: ConversationStore, parts: ChatParts) -> tuple[tuple, tuple]:
         return gr.update(choices=[(c["title"], c["id"]) for c in kept.conversations()], value=chosen)
 
     def on_load(browser: dict | None, request: gr.Request):
-        kept = _Kept(store, request, browser)
-        chosen = kept.current()
-        return choices(kept, chosen), chosen, *parts.shown(answers_of(kept.get(chosen)))
+        with pages.kept(store, request, browser) as kept:
+            chosen = kept.current()
+            listed_now, shown = choices(kept, chosen), answers_of(kept.get(chosen))
+        return listed_now, chosen, *parts.shown(shown)
 
     def on_answered(chosen: str | None, answered: list[Answer], browser: dict | None, request: gr.Request):
         if not answered:
             return gr.skip(), gr.skip(), gr.skip()
-        kept = _Kept(store, request, browser)
-        earlier = kept.get(chosen)
-        if earlier is None:
-            chosen = uuid.uuid4().hex
-            earlier = {"id": chosen, "title": _title(answered[0].question)}
-        kept.save({**earlier, "updated": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                   "answers": [conversation.to_record(answer) for answer in answered]})
-        kept.opened(chosen)
-        return chosen, kept.saved, choices(kept, chosen)
+        with pages.kept(store, request, browser) as kept:
+            earlier = kept.get(chosen)
+            if earlier is None:
+                chosen = uuid.uuid4().hex
+                earlier = {"id": chosen, "title": _title(answered[0].question)}
+            kept.save({**earlier, "updated": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                       "answers": [conversation.to_record(answer) for answer in answered]})
+            kept.opened(chosen)
+            return chosen, kept.saved, choices(kept, chosen)
 
     def on_open(chosen: str | None, browser: dict | None, request: gr.Request):
-        kept = _Kept(store, request, browser)
-        kept.opened(chosen)
-        return chosen, kept.saved, *parts.shown(answers_of(kept.get(chosen)))
+        with pages.kept(store, request, browser) as kept:
+            kept.opened(chosen)
+            shown = answers_of(kept.get(chosen))
+        return chosen, kept.saved, *parts.shown(shown)
 
     def on_new(browser: dict | None, request: gr.Request):
-        kept = _Kept(store, request, browser)
-        kept.opened(None)
+        with pages.kept(store, request, browser) as kept:
+            kept.opened(None)
         return None, kept.saved, gr.update(value=None), *parts.shown([])
 
     def on_rename(chosen: str | None, title: str, browser: dict | None, request: gr.Request):
-        kept = _Kept(store, request, browser)
-        earlier, title = kept.get(chosen), " ".join((title or "").split())
-        if earlier is None or not title:
-            gr.Warning("Open a conversation and type its new name first.")
-            return gr.skip(), gr.skip(), gr.skip()
-        kept.save({**earlier, "title": title[:TITLE_CHARS * 2]})
-        return kept.saved, choices(kept, chosen), ""
+        with pages.kept(store, request, browser) as kept:
+            earlier, title = kept.get(chosen), " ".join((title or "").split())
+            if earlier is None or not title:
+                gr.Warning("Open a conversation and type its new name first.")
+                return gr.skip(), gr.skip(), gr.skip()
+            kept.save({**earlier, "title": title[:TITLE_CHARS * 2]})
+            return kept.saved, choices(kept, chosen), ""
 
     def on_delete(chosen: str | None, browser: dict | None, request: gr.Request):
-        if _Kept(store, request, browser).get(chosen) is None:
+        with pages.kept(store, request, browser) as kept:
+            found = kept.get(chosen) is not None
+        if not found:
             gr.Warning("Open the conversation to delete first.")
-            return gr.update(visible=False)
-        return gr.update(visible=True)
+        return gr.update(visible=found)
 
     def on_sure(chosen: str | None, browser: dict | None, request: gr.Request):
-        kept = _Kept(store, request, browser)
-        kept.delete(chosen)
-        kept.opened(None)
+        with pages.kept(store, request, browser) as kept:
+            kept.delete(chosen)
+            kept.opened(None)
         return gr.update(visible=False), None, kept.saved, choices(kept, None), *parts.shown([])
 
     for event in parts.answered:
@@ -158,7 +194,7 @@ def build(store: ConversationStore, parts: ChatParts) -> tuple[tuple, tuple]:
     sure.click(on_sure, [current, saved], [confirm, current, saved, listed, *parts.conversation],
                api_visibility="private")
     return (on_load, [saved], [listed, current, *parts.conversation]), \
-        (on_new, saved, [current, saved, listed, *parts.conversation])
+        (on_new, saved, [current, saved, listed, *parts.conversation]), pages.closed
 
 
 def _title(question: str) -> str:
