@@ -14,7 +14,7 @@ from app import answerers
 from app.answers import Answer, Citation
 from app.config import Settings
 from app.conversation_store import ConversationStore
-from app.errors import AppError, DocumentError, QuestionError, StoreError
+from app.errors import AppError, DocumentError, QuestionError, StoreError, not_indexed
 from app.retrieval import Retriever
 from app.sources import Sources
 from index import archive, embeddings, formats, loading, uploads, urls
@@ -222,7 +222,7 @@ class Pipeline:
         """Fetches a page added by URL again; only the passages that changed are embedded again."""
         record = self.store.files().get((source or "").strip())
         if record is None:
-            raise DocumentError(f"No document named '{source}' is indexed; `python -m app documents` lists them.")
+            raise not_indexed(source)
         if not record.url:
             raise DocumentError(f"{record.source} is a file, not a page added by its address; upload it again to "
                                 "replace it.")
@@ -280,8 +280,7 @@ class Pipeline:
         record = self.store.files().get(source)
         path = (self.settings.docs / source).resolve()
         if record is None or not path.is_relative_to(self.settings.docs.resolve()):
-            raise DocumentError(f"No document named '{source}' is indexed; `python -m app documents` "
-                                "lists them.")
+            raise not_indexed(source)
         with self._writing():
             path.unlink(missing_ok=True)
             self.store.remove_file(record)
@@ -319,8 +318,7 @@ class Pipeline:
             if name in pending:
                 raise DocumentError(f"{pending[name].text}; ask again when it is done.")
             if name not in indexed:
-                raise DocumentError(f"No document named '{name}' is indexed; `python -m app documents` lists "
-                                    "them (the /documents endpoint over HTTP).")
+                raise not_indexed(name, " (the /documents endpoint over HTTP)")
         return names
 
     def indexing(self) -> list[Indexing]:

@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
 
 from index import loading
-from index.errors import DocumentError
+from index.errors import DocumentError, not_indexed
 from index.formats import pdf
 from index.store import ChunkStore, FileRecord
 from index.worker import ReadLimits
@@ -78,7 +78,7 @@ class Sources:
         record = self.store.files().get((source or "").strip())
         path = (self.docs / (source or "")).resolve()
         if record is None or not record.complete or not path.is_relative_to(self.docs.resolve()):
-            raise DocumentError(f"No document named '{source}' is indexed; `python -m app documents` lists them.")
+            raise not_indexed(source)
         try:
             data = path.read_bytes()
         except OSError:

@@ -13,6 +13,11 @@ class DocumentError(AppError):
     """A document cannot be read; nothing was indexed."""
 
 
+def not_indexed(source: str, also: str = "") -> DocumentError:
+    """The error for a document name the index does not hold."""
+    return DocumentError(f"No document named '{source}' is indexed; `python -m app documents` lists them{also}.")
+
+
 class UnknownModelError(AppError):
     """A model name matches no registered backend."""
 
