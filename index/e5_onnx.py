@@ -11,8 +11,8 @@ ONNX_FILES = {"q4": "onnx/model_q4.onnx", "int8": "onnx/model_int8.onnx"}
 PREFIXES = {"query": "query: ", "passage": "passage: "}
 
 # Padded tokens in one run. Small runs keep the activations in the processor's cache: on 2 AVX2 cores
-# 512 embedded 1.5x the characters per second of 4096 (docs/performance.md), and onnxruntime's
-# memory arena, which keeps the largest run it has seen, stays small.
+# 512 embedded 1.5x the characters per second of 4096 (docs/performance.md), and a run's activations
+# stay small.
 MAX_BATCH_TOKENS = 512
 
 
@@ -42,6 +42,11 @@ def session(model: Path):
     options.log_severity_level = 3
     # threads that sleep rather than spin while they wait: on shared cores spinning only steals time
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # every run has a length of its own (a question, a batch of passages, the reader's windows): a memory pattern
+    # kept for each new shape, and an arena that keeps every block it ever took, made a server's memory climb
+    # for hours; without them each run's activations are taken from and given back to the process's heap
+    options.enable_mem_pattern = False
+    options.enable_cpu_mem_arena = False
     saved = model.with_name(f"{model.stem}.optimized-ort{ort.__version__}.onnx")
     if saved.is_file():
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
