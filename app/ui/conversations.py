@@ -4,6 +4,7 @@ key). Either way they survive a reload and a server restart, and each answers fo
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -110,7 +111,7 @@ def answers_of(kept: dict | None) -> list[Answer]:
     return found
 
 
-def build(store: ConversationStore, parts: ChatParts) -> tuple[tuple, tuple]:
+def build(store: ConversationStore, parts: ChatParts) -> tuple[tuple, tuple, Callable[[gr.Request | None], None]]:
     """The sidebar, wired to the chat's parts; returns what the page's load runs to open the conversation last
     open, and what starts a new one (each a function, its inputs and its outputs), and what a closed page runs."""
     saved = gr.BrowserState({}, storage_key=STORAGE_KEY, secret=store.browser_key())
