@@ -1,7 +1,8 @@
 """Fits the extractive answerer on XQuAD: its sentence ranker, second-sentence margin, abstention and bold.
 
-Split by article. Fitted on articles 1-24, reported on articles 25-48; each half has its own index of
-its Romanian paragraphs, and is asked its English and its Romanian questions:
+Split by article. Fitted on articles 1-24 (or those --fit-articles names, for a reader that has seen some of them),
+reported on articles 25-48; each half has its own index of its Romanian paragraphs, and is asked its English and its
+Romanian questions:
 - answerable: a question asked of its own half's index;
 - off-topic: a question of the other half asked of this half's index;
 - near-topic: a question asked of its own index with every passage holding its answer left out;
@@ -92,9 +93,9 @@ def extra_halves(path: Path, work: Path, articles: int) -> dict[str, tuple[Path,
 
 def collect(source: Path, work: Path, embeddings: str, every: int = 1,
             halves: tuple[str, ...] = tuple(HALVES), extra: tuple[Path, ...] = (),
-            extra_articles: int = 40) -> dict[str, dict[str, list[dict]]]:
+            extra_articles: int = 40, xquad_halves: dict[str, slice] = HALVES) -> dict[str, dict[str, list[dict]]]:
     questions, docs, unanswered = {}, {}, {}
-    for half, articles in HALVES.items():
+    for half, articles in xquad_halves.items():
         for language in ("en", "ro"):
             docs[half], path, _ = prepare(source, work / half, articles, language)
             questions.setdefault(half, []).extend(load_questions(path))
@@ -254,11 +255,17 @@ def main() -> None:
     parser.add_argument("--extra-articles", type=int, default=40, help="articles of each --extra file per half")
     parser.add_argument("--bold-precision", type=float, default=0.75,
                         help="share of the fitting half's bolded exact answers that must be right")
+    parser.add_argument("--fit-articles", default="1-24", help="XQuAD articles FIRST-LAST to fit on, within 1-24; "
+                        "a reader fitted on some of 1-24 (train_reader.py --fitting-articles) needs the others")
     parser.add_argument("--fit-only", action="store_true",
                         help="ask only the fitting half; report on it too (the held-out half is left to eval)")
     parser.add_argument("--views", type=Path, help="keep what the answerer saw in this file, and reuse it "
                                                    "when it exists (to refit without asking again)")
     args = parser.parse_args()
+    first, last = map(int, args.fit_articles.split("-"))
+    if not 1 <= first <= last <= 24:
+        parser.error("--fit-articles must lie within 1-24: articles 25-48 are the held-out half")
+    xquad_halves = {"fit": slice(first - 1, last), "report": HALVES["report"]}
 
     if args.views and args.views.exists():
         seen = pickle.loads(args.views.read_bytes())
@@ -266,7 +273,8 @@ def main() -> None:
         work = Path(tempfile.mkdtemp(prefix="train-ranker-"))
         try:
             seen = collect(args.source, work, args.embeddings, args.every,
-                           ("fit",) if args.fit_only else tuple(HALVES), tuple(args.extra), args.extra_articles)
+                           ("fit",) if args.fit_only else tuple(HALVES), tuple(args.extra), args.extra_articles,
+                           xquad_halves)
         finally:
             shutil.rmtree(work)
         if args.views:
@@ -292,8 +300,8 @@ def main() -> None:
                            **({"bold_margin": bold} if variant == "reader" else {})}
         figures[variant] = {half: report(halves[half], ranker, calibration) for half in HALVES if half in halves}
     args.out.write_text(json.dumps({
-        "fitted_on": "XQuAD articles 1-24, English and Romanian questions (every %d), and SQuAD 2.0's "
-                     "unanswerable questions on them" % args.every
+        "fitted_on": f"XQuAD articles {first}-{last}, English and Romanian questions (every {args.every}), and "
+                     "SQuAD 2.0's unanswerable questions on them"
                      + "".join(f"; {p.name}: the first {args.extra_articles} articles" for p in args.extra)
                      + ("" if args.fit_only else "; reported on articles 25-48"
                         + "".join(f" and {p.name}'s next {args.extra_articles}" for p in args.extra)),
