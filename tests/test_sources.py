@@ -103,7 +103,7 @@ def test_a_cited_pdf_sentence_is_drawn_on_its_page(library):
     assert image.size == (data["width"], data["height"]) and image.width > 800
     box = data["highlights"][0]
     inside = image.crop((box["left"], box["top"], box["right"], box["bottom"])).convert("RGB")
-    assert any(r > 200 and g > 150 and b < 150 for r, g, b in inside.getdata())  # yellow over the sentence
+    assert any(r > 200 and g > 150 and b < 150 for r, g, b in inside.get_flattened_data())  # yellow over the sentence
     elsewhere = library.sources.view("report.pdf", 1, [(quote["start"], quote["end"])])
     assert elsewhere.highlights == []  # the quote is on page 3, not on page 1
 
