@@ -19,7 +19,8 @@ languages to both halves (SQuAD-format files, split by article the same way: eac
 paragraphs), for example
 PIAF's French (piaf/piaf-v1.1.fr.json.gz in the shared datasets of a development checkout; not shipped). The
 exact answer is bolded where the reader's margin reaches the lowest point at which --bold-precision of the
-fitting half's bolded spans match the expected answer (F1 at least 0.5). Writes
+fitting half's bolded spans match the expected answer (F1 at least 0.5). --keep-no-reader refits only the
+models that use the reader, so that those without it can stay fitted on all of articles 1-24. Writes
 app/answerers/sentence_ranker.json; needs scipy (scripts/requirements-train.txt).
 """
 import argparse
@@ -257,6 +258,9 @@ def main() -> None:
                         help="share of the fitting half's bolded exact answers that must be right")
     parser.add_argument("--fit-articles", default="1-24", help="XQuAD articles FIRST-LAST to fit on, within 1-24; "
                         "a reader fitted on some of 1-24 (train_reader.py --fitting-articles) needs the others")
+    parser.add_argument("--keep-no-reader", action="store_true",
+                        help="fit only the models that use the reader; keep those without it as --out has them (they "
+                             "read none of its findings, so what the reader has read does not bear on them)")
     parser.add_argument("--fit-only", action="store_true",
                         help="ask only the fitting half; report on it too (the held-out half is left to eval)")
     parser.add_argument("--views", type=Path, help="keep what the answerer saw in this file, and reuse it "
@@ -279,8 +283,18 @@ def main() -> None:
             shutil.rmtree(work)
         if args.views:
             args.views.write_bytes(pickle.dumps(seen))
+    described = (f"XQuAD articles {first}-{last}, English and Romanian questions (every {args.every}), and SQuAD "
+                 "2.0's unanswerable questions on them"
+                 + "".join(f"; {p.name}: the first {args.extra_articles} articles" for p in args.extra)
+                 + ("" if args.fit_only else "; reported on articles 25-48"
+                    + "".join(f" and {p.name}'s next {args.extra_articles}" for p in args.extra)))
     models, figures = {}, {}
-    for variant in ("reader", "no_reader"):
+    if args.keep_no_reader:
+        kept = json.loads(args.out.read_text(encoding="utf-8"))
+        models["no_reader"] = {**kept["models"]["no_reader"],
+                               "fitted_on": kept["models"]["no_reader"].get("fitted_on", kept.get("fitted_on"))}
+        figures["no_reader"] = kept["figures"]["no_reader"]
+    for variant in ("reader",) if args.keep_no_reader else ("reader", "no_reader"):
         halves = seen if variant == "reader" else without_reader(seen)
         fit = halves["fit"]
         mean, scale, weights = fit_ranker(fit["answerable"])
@@ -294,20 +308,17 @@ def main() -> None:
         bold = fit_bold(fit["answerable"], ranker, args.bold_precision) if variant == "reader" else float("inf")
         ranker = extractive.SentenceRanker(mean, scale, weights, margin, {}, bold)
         calibration = fit_abstention(fit, args.wrong)
-        models[variant] = {"mean": [round(float(x), 6) for x in mean], "scale": [round(float(x), 6) for x in scale],
+        models[variant] = {"fitted_on": described, "mean": [round(float(x), 6) for x in mean],
+                           "scale": [round(float(x), 6) for x in scale],
                            "weights": [round(float(x), 6) for x in weights], "second_margin": margin,
                            "abstention": {seen["fit"]["model_id"]: calibration},
                            **({"bold_margin": bold} if variant == "reader" else {})}
         figures[variant] = {half: report(halves[half], ranker, calibration) for half in HALVES if half in halves}
     args.out.write_text(json.dumps({
-        "fitted_on": f"XQuAD articles {first}-{last}, English and Romanian questions (every {args.every}), and "
-                     "SQuAD 2.0's unanswerable questions on them"
-                     + "".join(f"; {p.name}: the first {args.extra_articles} articles" for p in args.extra)
-                     + ("" if args.fit_only else "; reported on articles 25-48"
-                        + "".join(f" and {p.name}'s next {args.extra_articles}" for p in args.extra)),
         "embeddings": args.embeddings,
         "features": list(sentence_features.FEATURES), "evidence": list(extractive.EVIDENCE),
-        "models": models, "figures": figures,
+        "models": {variant: models[variant] for variant in ("reader", "no_reader")},
+        "figures": {variant: figures[variant] for variant in ("reader", "no_reader")},
     }, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=1))
     print(f"Wrote {args.out}")
