@@ -16,7 +16,8 @@ def listed(page) -> list[str]:
 
 
 def opened(page, url: str) -> None:
-    page.goto(url)
+    """The page at url, once it shows the index's status: what the tests read, not every asset the page loads."""
+    page.goto(url, wait_until="domcontentloaded")
     page.locator("#status").get_by_text("1 document").wait_for(timeout=30_000)
 
 
