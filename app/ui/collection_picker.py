@@ -11,8 +11,11 @@ from app.errors import AppError
 def build(collections: Collections) -> gr.Dropdown:
     """The picker; returns the dropdown whose value names the collection the page works on."""
     with gr.Row(equal_height=True):
+        # allow_custom_value: the page's list can lag behind the server's (a collection made by another page, or an
+        # event that left before a new name's update arrived); Collections.get names a missing collection itself
         collection = gr.Dropdown(choices=collections.names(), value=collections.default_name, label="Collection",
-                                 scale=2, elem_id="collection", info="The documents questions are answered from")
+                                 scale=2, elem_id="collection", info="The documents questions are answered from",
+                                 allow_custom_value=True)
         with gr.Accordion("Manage collections", open=False, elem_id="manage-collections"):
             with gr.Row(equal_height=True):
                 name = gr.Textbox(placeholder="A name, e.g. contracts", show_label=False, max_lines=1, scale=3,
