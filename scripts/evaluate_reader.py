@@ -7,6 +7,8 @@ so every question here is unseen. A reader fitted with --translated-share has se
 paragraphs): evaluate it with --articles 25-48.
 Three settings: English questions over English paragraphs, Romanian over Romanian, and English over Romanian
 (the app's cross-lingual case). EM and F1 as SQuAD's evaluation script computes them (accents folded).
+For the English questions, also how well the margin tells them from SQuAD 2.0's unanswerable questions on the same
+paragraphs (English, or the Romanian translation for en→ro): unanswerable AUC.
 """
 import argparse
 import json
@@ -21,16 +23,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.answerers.reader import WEIGHTS_FILE, Reader  # noqa: E402
 from app.evaluation import exact_match, f1  # noqa: E402
-from app.xquad import DEFAULT_SOURCE  # noqa: E402
+from app.xquad import DEFAULT_SOURCE, UNANSWERABLE_FILE  # noqa: E402
 from index.text import sentence_spans  # noqa: E402
 
 SETTINGS = {"en→en": ("en", "en"), "ro→ro": ("ro", "ro"), "en→ro": ("en", "ro")}
 
 
 def auc(positive: list[float], negative: list[float]) -> float:
-    """The chance that an answerable pair's margin beats a near-topic pair's (ties count half)."""
+    """The chance that an answerable pair's margin beats a negative pair's (ties count half)."""
     pos, neg = np.array(positive)[:, None], np.array(negative)[None, :]
     return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
+
+
+def unanswerable_pairs(source: Path, data: dict) -> dict[str, list[tuple[str, str]]]:
+    """SQuAD 2.0's unanswerable questions (English) on the chosen articles' paragraphs, each paired with its English
+    paragraph ("en") and with that paragraph's Romanian translation ("ro")."""
+    shown = {en["context"].strip(): (en["context"], ro["context"])
+             for article_en, article_ro in zip(data["en"], data["ro"])
+             for en, ro in zip(article_en["paragraphs"], article_ro["paragraphs"])}
+    questions = [(qa["question"], shown[key])
+                 for article in json.loads((source / UNANSWERABLE_FILE).read_text(encoding="utf-8"))["data"]
+                 for paragraph in article["paragraphs"] if (key := paragraph["context"].strip()) in shown
+                 for qa in paragraph["qas"]]
+    return {"en": [(q, en) for q, (en, _) in questions], "ro": [(q, ro) for q, (_, ro) in questions]}
 
 
 def main() -> None:
@@ -47,6 +62,7 @@ def main() -> None:
     first, last = map(int, args.articles.split("-"))
     data = {lang: json.loads((args.source / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
             for lang in ("en", "ro")}
+    unanswerable = unanswerable_pairs(args.source, data)
     reader = Reader(args.weights, args.precision)
     rng = random.Random(7)
     figures = {}
@@ -84,6 +100,14 @@ def main() -> None:
                          "near_topic_auc": round(auc(answerable, near), 3),
                          "near_topic_rejected_at_90pct_kept": round(float(np.mean(np.array(near) < threshold)), 3),
                          "seconds_per_question_median": round(float(np.median(seconds)), 4)}
+        if asked == "en":
+            margins = [max(s.margin for s in reader.read(question, [context], [list(sentence_spans(context))])[0]
+                           if s is not None)
+                       for question, context in unanswerable[shown][::args.every]]
+            figures[name].update({"unanswerable_questions": len(margins),
+                                  "unanswerable_auc": round(auc(answerable, margins), 3),
+                                  "unanswerable_rejected_at_90pct_kept":
+                                      round(float(np.mean(np.array(margins) < threshold)), 3)})
         print(name, json.dumps(figures[name]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")

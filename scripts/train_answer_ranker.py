@@ -25,6 +25,7 @@ app/answerers/sentence_ranker.json; needs scipy (scripts/requirements-train.txt)
 """
 import argparse
 import gzip
+import hashlib
 import json
 import pickle
 import shutil
@@ -39,6 +40,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.answerers import extractive, sentence_features  # noqa: E402
+from app.answerers.reader import META_FILE, WEIGHTS_FILE  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app import squad  # noqa: E402
 from app.evaluation import BOLD_F1, answer_words, f1, load_questions  # noqa: E402
@@ -271,8 +273,20 @@ def main() -> None:
         parser.error("--fit-articles must lie within 1-24: articles 25-48 are the held-out half")
     xquad_halves = {"fit": slice(first - 1, last), "report": HALVES["report"]}
 
+    # what the views depend on: a --views file made otherwise is refused, not silently fitted on
+    made_with = {"source": str(args.source.resolve()), "embeddings": args.embeddings, "every": args.every,
+                 "fit_only": args.fit_only, "extra": [str(p.resolve()) for p in args.extra],
+                 "extra_articles": args.extra_articles, "fit_articles": [first, last],
+                 "reader": {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                            for path in (WEIGHTS_FILE, META_FILE)}}
     if args.views and args.views.exists():
-        seen = pickle.loads(args.views.read_bytes())
+        kept = pickle.loads(args.views.read_bytes())
+        if not isinstance(kept, dict) or kept.get("made_with") != made_with:
+            differs = sorted(k for k in made_with if not isinstance(kept, dict)
+                             or kept.get("made_with", {}).get(k) != made_with[k])
+            sys.exit(f"{args.views} holds views made with other settings ({', '.join(differs)} differ): delete it, "
+                     "or name another --views file, to ask the questions again.")
+        seen = kept["seen"]
     else:
         work = Path(tempfile.mkdtemp(prefix="train-ranker-"))
         try:
@@ -282,7 +296,7 @@ def main() -> None:
         finally:
             shutil.rmtree(work)
         if args.views:
-            args.views.write_bytes(pickle.dumps(seen))
+            args.views.write_bytes(pickle.dumps({"made_with": made_with, "seen": seen}))
     described = (f"XQuAD articles {first}-{last}, English and Romanian questions (every {args.every}), and SQuAD "
                  "2.0's unanswerable questions on them"
                  + "".join(f"; {p.name}: the first {args.extra_articles} articles" for p in args.extra)

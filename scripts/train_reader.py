@@ -10,7 +10,10 @@ shared datasets folder beside a development checkout (users never train, so the 
   faquad/faquad-train.pt.json.gz           FaQuAD train, Portuguese
   squad/dev-v2.0.en.json.gz                SQuAD 2.0 dev: only its unanswerable questions on XQuAD's fitting
                                            articles (--fitting-articles, named in the shipped
-                                           eval/datasets/xquad/xquad.en.json), as negatives
+                                           eval/datasets/xquad/xquad.en.json), as negatives; with
+                                           --unanswerable-translated, those on XQuAD's own paragraphs
+                                           (eval/datasets/xquad/squad2-unanswerable.en.json) are also asked
+                                           of the paragraphs' Romanian translations
 Each --data file is drawn from in proportion to its share.
 
 The embedding matrix and the lower --frozen layers keep e5's weights (--frozen 0 fits every encoder layer); the
@@ -98,10 +101,11 @@ def mixed(sources: list[tuple[Path, float]], total: int, negatives: float, seed:
 
 def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[dict]:
     """SQuAD 2.0 dev's unanswerable questions on XQuAD articles first..last, as negatives, each with its English
-    paragraph. The Romanian translations of those paragraphs are not used: the training data has no English question
-    answered from a Romanian paragraph, so such negatives alone teach the reader that an English question never has
-    an answer in a Romanian paragraph."""
-    titles = {a["title"] for a in json.loads((xquad / "xquad.en.json").read_text(encoding="utf-8"))["data"][first - 1:last]}
+    paragraph. Their Romanian translations come only with unanswerable_translated(), beside translated()'s positives:
+    without English questions answered from Romanian paragraphs, such negatives alone teach the reader that an
+    English question never has an answer in a Romanian paragraph."""
+    english = json.loads((xquad / "xquad.en.json").read_text(encoding="utf-8"))["data"]
+    titles = {a["title"] for a in english[first - 1:last]}
     out = []
     for article in json.load(gzip.open(squad_dev, "rt", encoding="utf-8"))["data"]:
         if article["title"] not in titles:
@@ -111,6 +115,21 @@ def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[di
                 if qa.get("is_impossible"):
                     out.append({"question": qa["question"], "context": paragraph["context"], "start": None, "text": ""})
     return out
+
+
+def unanswerable_translated(xquad: Path, first: int, last: int) -> list[dict]:
+    """The unanswerable questions (SQuAD 2.0 dev, shipped with XQuAD) on XQuAD's own paragraphs of articles
+    first..last, asked in English of the paragraphs' Romanian translations: negatives for the cross-lingual case.
+    Used only beside translated(), whose English questions answered from the same Romanian paragraphs keep the
+    reader from learning that such a pair never has an answer."""
+    articles = {name: json.loads((xquad / f"xquad.{name}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
+                for name in ("en", "ro")}
+    romanian = {en["context"].strip(): ro["context"] for article_en, article_ro in zip(articles["en"], articles["ro"])
+                for en, ro in zip(article_en["paragraphs"], article_ro["paragraphs"])}
+    data = json.loads((xquad / "squad2-unanswerable.en.json").read_text(encoding="utf-8"))["data"]
+    return [{"question": qa["question"], "context": romanian[key], "start": None, "text": ""}
+            for article in data for paragraph in article["paragraphs"]
+            if (key := paragraph["context"].strip()) in romanian for qa in paragraph["qas"]]
 
 
 def translated(xquad: Path, first: int, last: int) -> list[dict]:
@@ -195,6 +214,9 @@ def main() -> None:
     parser.add_argument("--unanswerable-share", type=float, default=0.1, help="at most this share of the windows")
     parser.add_argument("--translated-share", type=float, default=0.0, help="share of the windows drawn from the "
                         "Romanian paragraphs of --fitting-articles, asked in English and in Romanian (0: none)")
+    parser.add_argument("--unanswerable-translated", action="store_true", help="with --translated-share: also "
+                        "every unanswerable question on XQuAD's own paragraphs of --fitting-articles, asked of the "
+                        "Romanian paragraph")
     parser.add_argument("--init", default=str(reader.WEIGHTS_FILE), help="fitted weights to start from, or 'none'")
     parser.add_argument("--work", type=Path, default=Path("reader-training"), help="checkpoints (resumable)")
     parser.add_argument("--windows", type=int, default=30000, help="training windows in all (one pass)")
@@ -248,6 +270,11 @@ def main() -> None:
         found = translated(XQUAD, first, last)
         random.Random(args.seed).shuffle(found)
         extra += found[:int(args.translated_share * args.windows)]
+        if args.unanswerable_translated:
+            extra += unanswerable_translated(XQUAD, first, last)
+    elif args.unanswerable_translated:
+        parser.error("--unanswerable-translated needs --translated-share: without English questions answered from "
+                     "Romanian paragraphs, such negatives teach the reader that those pairs never have an answer")
     if extra:
         pool = pool[:args.windows - len(extra)] + extra
         random.Random(args.seed).shuffle(pool)
@@ -292,7 +319,9 @@ def main() -> None:
                 "frozen_layers": args.frozen, "max_tokens": args.max_tokens,
                 "data": {"files": {path.name: share for path, share in sources}, "answerable_questions": per_source,
                          "unanswerable": f"{args.unanswerable.name if str(args.unanswerable) != 'none' else 'none'}"
-                                         f", XQuAD articles {args.fitting_articles}, English paragraphs",
+                                         f", XQuAD articles {args.fitting_articles}, English paragraphs"
+                                         + (", and those on XQuAD's paragraphs also over the Romanian ones"
+                                            if args.unanswerable_translated else ""),
                          "translated": (f"XQuAD articles {args.fitting_articles}, Romanian paragraphs, English and "
                                         f"Romanian questions, share {args.translated_share}")
                          if args.translated_share else "none",

@@ -29,6 +29,20 @@ SENTENCE_2004 = ("Ungaria, Polonia şi Cehia au aderat la NATO în 1999, urmate 
                  "Lituania, Estonia, Slovacia şi Slovenia în 2004.")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", type=Path, help="write the browser tests' screenshots here (the pictures the "
+                     "docs show are tests/screenshots/); by default they go to a temporary folder")
+
+
+@pytest.fixture
+def screenshots(request, tmp_path) -> Path:
+    """Where the browser tests save their screenshots: --screenshots, or the test's temporary folder, so a test run
+    leaves the checkout as it was."""
+    folder = request.config.getoption("--screenshots") or tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture
 def docs(tmp_path) -> Path:
     """A documents folder holding a copy of the seed article."""

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import ROOT, SENTENCE_2004
+from tests.conftest import SENTENCE_2004
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -38,7 +38,7 @@ def ask(page, question: str):
     return bot
 
 
-def test_chat_shows_answer_markers_and_the_cited_passage_highlighted(server, page):
+def test_chat_shows_answer_markers_and_the_cited_passage_highlighted(server, page, screenshots):
     url, _ = server
     outside = []  # the app must work with no internet: the page asks nothing of other hosts
     page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url))
@@ -51,7 +51,7 @@ def test_chat_shows_answer_markers_and_the_cited_passage_highlighted(server, pag
     text = bot.inner_text()
     assert f"{SENTENCE_2004} [1]" in text and "[1] 000_f0b8fe8fdb47aa20.txt" in text
     assert re.search(r"confidence \d+%", text)  # how surely the documents answer, beside the answer
-    bot.screenshot(path=SCREENSHOTS / "answer.png")
+    bot.screenshot(path=screenshots / "answer.png")
     ask(page, "When did Albania and Croatia become NATO members?")
     exact = page.locator("#chat mark b", has_text="2009")  # the exact answer, bold inside the highlight
     exact.wait_for(timeout=60_000)
@@ -119,10 +119,7 @@ def test_closing_the_tab_ends_generation(slow_llm, server, page):
     assert slow_llm.disconnected.wait(20), "generation went on after the tab closed"
 
 
-SCREENSHOTS = ROOT / "tests" / "screenshots"
-
-
-def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path):
+def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path, screenshots):
     """Upload a PDF and a DOCX through the page, watch the progress, ask about both, remove one."""
     from tests.documents import make_docx, make_pdf, multipage_html
     from tests.test_uploads import DOCX_BLOCKS, PAGES
@@ -137,15 +134,14 @@ def test_upload_ask_and_remove_documents_in_the_page(server, page, tmp_path):
     page.locator("#upload input[type=file]").set_input_files([pdf, word])
     page.wait_for_function(  # the progress shown while the files are read and embedded
         "() => /Reading|Embedding/.test(document.querySelector('#documents-panel').innerText)", timeout=60_000)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "upload.png")
+    page.screenshot(path=screenshots / "upload.png")
     result = page.locator("#documents-result")
     result.get_by_text("Added").wait_for(timeout=120_000)
     assert "water-report.pdf" in result.inner_text() and "raport-biblioteca.docx" in result.inner_text()
     page.locator("#status").get_by_text("3 documents ·").wait_for(timeout=10_000)  # without a reload
     table = page.locator("#documents").inner_text()
     assert "water-report.pdf" in table and "pdf" in table and "12" in table  # 12 pages
-    page.locator("#documents-panel").screenshot(path=SCREENSHOTS / "documents.png")
+    page.locator("#documents-panel").screenshot(path=screenshots / "documents.png")
 
     answer = answered(page, "How many tests did the laboratory run on treated water?")
     assert "12,480 tests" in answer and "water-report.pdf" in answer and "page 3" in answer
@@ -211,7 +207,7 @@ def report_docs(docs):
     return docs
 
 
-def test_a_citation_opens_its_pdf_page_with_the_sentence_highlighted(report_docs, server, page):
+def test_a_citation_opens_its_pdf_page_with_the_sentence_highlighted(report_docs, server, page, screenshots):
     url, log = server
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(url)
@@ -221,8 +217,7 @@ def test_a_citation_opens_its_pdf_page_with_the_sentence_highlighted(report_docs
     page.locator("#source-page img").wait_for(timeout=30_000)
     caption = page.locator("#source-caption").inner_text()
     assert "water-report.pdf · page 3 of 4" in caption and "12,480 tests" in caption
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "source.png")
+    page.screenshot(path=screenshots / "source.png")
     page.locator("#source-next").click()
     page.get_by_text("page 4 of 4").wait_for(timeout=30_000)
     assert page.locator("#source-next").is_disabled()
