@@ -90,7 +90,7 @@ def test_llm_answers_stream_into_the_chat_and_stop_ends_generation(slow_llm, ser
     page.get_by_text("Answerer settings").click()
     page.locator("#answerer textarea, #answerer input").first.fill(f"openai:slow@{slow_llm.url}/v1")
     page.locator("#answerer textarea, #answerer input").first.press("Enter")
-    page.get_by_text("Answering with").wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Answering with\s+openai:slow")).wait_for(timeout=30_000)  # the choice reached the app
     bot = ask(page, "Which countries joined NATO in 2004?")
     page.wait_for_function(
         "() => (document.querySelector('#chat .message.bot:last-of-type, #chat [data-testid=bot]')"
@@ -107,7 +107,7 @@ def test_closing_the_tab_ends_generation(slow_llm, server, page):
     page.get_by_text("Answerer settings").click()
     page.locator("#answerer textarea, #answerer input").first.fill("ollama:slow")
     page.locator("#answerer textarea, #answerer input").first.press("Enter")
-    page.get_by_text("Answering with").wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Answering with\s+ollama:slow")).wait_for(timeout=30_000)  # the choice reached the app
     ask(page, "Which countries joined NATO in 2004?")
     try:
         page.wait_for_function(
