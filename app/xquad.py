@@ -75,3 +75,15 @@ def unanswerable(source: Path, out: Path, articles: slice = slice(None)) -> tupl
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(questions, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
     return path, len(questions)
+
+
+def unanswerable_pairs(source: Path, articles: slice = slice(None)) -> list[tuple[str, str, str]]:
+    """SQuAD 2.0's unanswerable questions (English) on the chosen XQuAD articles' paragraphs, each as (question,
+    English paragraph, its Romanian translation)."""
+    paragraphs = {en["context"].strip(): (en["context"], ro["context"])
+                  for article_en, article_ro in zip(_read(source / "xquad.en.json")[articles],
+                                                    _read(source / "xquad.ro.json")[articles])
+                  for en, ro in zip(article_en["paragraphs"], article_ro["paragraphs"])}
+    return [(qa["question"], *paragraphs[key])
+            for article in _read(source / UNANSWERABLE_FILE) for paragraph in article["paragraphs"]
+            if (key := paragraph["context"].strip()) in paragraphs for qa in paragraph["qas"]]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.answerers.reader import WEIGHTS_FILE, Reader  # noqa: E402
 from app.evaluation import exact_match, f1  # noqa: E402
-from app.xquad import DEFAULT_SOURCE, UNANSWERABLE_FILE  # noqa: E402
+from app.xquad import DEFAULT_SOURCE, unanswerable_pairs  # noqa: E402
 from index.text import sentence_spans  # noqa: E402
 
 SETTINGS = {"en→en": ("en", "en"), "ro→ro": ("ro", "ro"), "en→ro": ("en", "ro")}
@@ -33,19 +33,6 @@ def auc(positive: list[float], negative: list[float]) -> float:
     """The chance that an answerable pair's margin beats a negative pair's (ties count half)."""
     pos, neg = np.array(positive)[:, None], np.array(negative)[None, :]
     return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
-
-
-def unanswerable_pairs(source: Path, data: dict) -> dict[str, list[tuple[str, str]]]:
-    """SQuAD 2.0's unanswerable questions (English) on the chosen articles' paragraphs, each paired with its English
-    paragraph ("en") and with that paragraph's Romanian translation ("ro")."""
-    shown = {en["context"].strip(): (en["context"], ro["context"])
-             for article_en, article_ro in zip(data["en"], data["ro"])
-             for en, ro in zip(article_en["paragraphs"], article_ro["paragraphs"])}
-    questions = [(qa["question"], shown[key])
-                 for article in json.loads((source / UNANSWERABLE_FILE).read_text(encoding="utf-8"))["data"]
-                 for paragraph in article["paragraphs"] if (key := paragraph["context"].strip()) in shown
-                 for qa in paragraph["qas"]]
-    return {"en": [(q, en) for q, (en, _) in questions], "ro": [(q, ro) for q, (_, ro) in questions]}
 
 
 def main() -> None:
@@ -62,7 +49,8 @@ def main() -> None:
     first, last = map(int, args.articles.split("-"))
     data = {lang: json.loads((args.source / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
             for lang in ("en", "ro")}
-    unanswerable = unanswerable_pairs(args.source, data)
+    pairs = unanswerable_pairs(args.source, slice(first - 1, last))
+    unanswerable = {"en": [(q, en) for q, en, _ in pairs], "ro": [(q, ro) for q, _, ro in pairs]}
     reader = Reader(args.weights, args.precision)
     rng = random.Random(7)
     figures = {}
@@ -100,7 +88,7 @@ def main() -> None:
                          "near_topic_auc": round(auc(answerable, near), 3),
                          "near_topic_rejected_at_90pct_kept": round(float(np.mean(np.array(near) < threshold)), 3),
                          "seconds_per_question_median": round(float(np.median(seconds)), 4)}
-        if asked == "en":
+        if asked == "en" and unanswerable[shown]:  # some articles have none
             margins = [max(s.margin for s in reader.read(question, [context], [list(sentence_spans(context))])[0]
                            if s is not None)
                        for question, context in unanswerable[shown][::args.every]]

@@ -43,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.answerers import reader  # noqa: E402
+from app.xquad import unanswerable_pairs  # noqa: E402
 from index import e5_convert  # noqa: E402
 
 DATASETS = Path("../shared/datasets")
@@ -101,7 +102,7 @@ def mixed(sources: list[tuple[Path, float]], total: int, negatives: float, seed:
 
 def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[dict]:
     """SQuAD 2.0 dev's unanswerable questions on XQuAD articles first..last, as negatives, each with its English
-    paragraph. Their Romanian translations come only with unanswerable_translated(), beside translated()'s positives:
+    paragraph. Their Romanian translations come only with --unanswerable-translated, beside translated()'s positives:
     without English questions answered from Romanian paragraphs, such negatives alone teach the reader that an
     English question never has an answer in a Romanian paragraph."""
     english = json.loads((xquad / "xquad.en.json").read_text(encoding="utf-8"))["data"]
@@ -115,21 +116,6 @@ def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[di
                 if qa.get("is_impossible"):
                     out.append({"question": qa["question"], "context": paragraph["context"], "start": None, "text": ""})
     return out
-
-
-def unanswerable_translated(xquad: Path, first: int, last: int) -> list[dict]:
-    """The unanswerable questions (SQuAD 2.0 dev, shipped with XQuAD) on XQuAD's own paragraphs of articles
-    first..last, asked in English of the paragraphs' Romanian translations: negatives for the cross-lingual case.
-    Used only beside translated(), whose English questions answered from the same Romanian paragraphs keep the
-    reader from learning that such a pair never has an answer."""
-    articles = {name: json.loads((xquad / f"xquad.{name}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
-                for name in ("en", "ro")}
-    romanian = {en["context"].strip(): ro["context"] for article_en, article_ro in zip(articles["en"], articles["ro"])
-                for en, ro in zip(article_en["paragraphs"], article_ro["paragraphs"])}
-    data = json.loads((xquad / "squad2-unanswerable.en.json").read_text(encoding="utf-8"))["data"]
-    return [{"question": qa["question"], "context": romanian[key], "start": None, "text": ""}
-            for article in data for paragraph in article["paragraphs"]
-            if (key := paragraph["context"].strip()) in romanian for qa in paragraph["qas"]]
 
 
 def translated(xquad: Path, first: int, last: int) -> list[dict]:
@@ -271,7 +257,8 @@ def main() -> None:
         random.Random(args.seed).shuffle(found)
         extra += found[:int(args.translated_share * args.windows)]
         if args.unanswerable_translated:
-            extra += unanswerable_translated(XQUAD, first, last)
+            extra += [{"question": question, "context": romanian, "start": None, "text": ""}
+                      for question, _, romanian in unanswerable_pairs(XQUAD, slice(first - 1, last))]
     elif args.unanswerable_translated:
         parser.error("--unanswerable-translated needs --translated-share: without English questions answered from "
                      "Romanian paragraphs, such negatives teach the reader that those pairs never have an answer")
