@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.answerers import reader  # noqa: E402
 from app.xquad import unanswerable_pairs  # noqa: E402
 from index import e5_convert  # noqa: E402
+from index.text import sentence_spans  # noqa: E402
 
 DATASETS = Path("../shared/datasets")
 # TyDi QA's Korean and Swahili are left out: they stay question languages that no fitting step has seen
@@ -55,8 +56,20 @@ XQUAD = Path(__file__).resolve().parent.parent / "eval" / "datasets" / "xquad"
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def examples(data_path: Path, negatives: float, seed: int) -> list[dict]:
-    """(question, context, answer start or None) triples: the answerable ones and the near-topic negatives."""
+def without_answer(context: str, start: int, text: str) -> str | None:
+    """The paragraph with the sentences that hold the answer taken out, or None where too little is left or the
+    answer's text still occurs in it."""
+    spans = sentence_spans(context)
+    kept = [context[a:b] for a, b in spans if b <= start or a >= start + len(text)]
+    rest = " ".join(kept)
+    if len(kept) < 2 or len(rest) < 150 or text.lower() in rest.lower():
+        return None
+    return rest
+
+
+def examples(data_path: Path, negatives: float, seed: int, answer_removed: float = 0.0) -> list[dict]:
+    """(question, context, answer start or None) triples: the answerable ones, the near-topic negatives and, for
+    answer_removed of the questions, their own paragraph without the sentences that hold the answer."""
     rng = random.Random(seed)
     out = []
     guessed = data_path.name in GUESSED_POSITIONS
@@ -74,6 +87,10 @@ def examples(data_path: Path, negatives: float, seed: int) -> list[dict]:
                     continue
                 out.append({"question": qa["question"], "context": paragraph["context"], "start": start,
                             "text": text})
+                if answer_removed and rng.random() < answer_removed:
+                    rest = without_answer(paragraph["context"], start, text)
+                    if rest:
+                        out.append({"question": qa["question"], "context": rest, "start": None, "text": ""})
                 if rng.random() < negatives:
                     asked = set(WORD.findall(qa["question"].lower()))
                     others = [j for j in range(len(contexts)) if j != i and text not in contexts[j]]
@@ -85,14 +102,15 @@ def examples(data_path: Path, negatives: float, seed: int) -> list[dict]:
     return out
 
 
-def mixed(sources: list[tuple[Path, float]], total: int, negatives: float, seed: int) -> tuple[list[dict], dict]:
+def mixed(sources: list[tuple[Path, float]], total: int, negatives: float, seed: int,
+          answer_removed: float = 0.0) -> tuple[list[dict], dict]:
     """About `total` examples drawn from each source by its share (a source smaller than its share gives all it
     has), shuffled together, and how many answerable questions each gave."""
     rng = random.Random(seed)
     weight = sum(share for _, share in sources)
     out, counts = [], {}
     for path, share in sources:
-        pool = examples(path, negatives, seed)
+        pool = examples(path, negatives, seed, answer_removed)
         taken = pool[:round(total * share / weight)]
         counts[path.name] = sum(1 for e in taken if e["start"] is not None)
         out += taken
@@ -210,6 +228,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--negatives", type=float, default=0.25, help="share of questions also asked of a "
                                                                      "near-topic paragraph without the answer")
+    parser.add_argument("--answer-removed", type=float, default=0.0, help="share of questions also asked of their "
+                        "own paragraph with the sentences holding the answer taken out (a negative on the same topic)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--warmup", type=float, default=0.05)
@@ -244,7 +264,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     sources = [(args.datasets / spec.rsplit(":", 1)[0], float(spec.rsplit(":", 1)[1]))
                for spec in (args.data or DEFAULT_DATA)]
-    pool, per_source = mixed(sources, int(args.windows * 1.1), args.negatives, args.seed)
+    pool, per_source = mixed(sources, int(args.windows * 1.1), args.negatives, args.seed, args.answer_removed)
     extra = []
     if str(args.unanswerable) != "none":
         first, last = map(int, args.fitting_articles.split("-"))
@@ -312,7 +332,8 @@ def main() -> None:
                          "translated": (f"XQuAD articles {args.fitting_articles}, Romanian paragraphs, English and "
                                         f"Romanian questions, share {args.translated_share}")
                          if args.translated_share else "none",
-                         "examples": used, "negatives_share": args.negatives, "windows": len(windows),
+                         "examples": used, "negatives_share": args.negatives,
+                         "answer_removed_share": args.answer_removed, "windows": len(windows),
                          "left_out": "SQuAD train answers whose text occurs more than once in the paragraph"},
                 "training": {"init": Path(args.init).name, "steps": step, "of_steps": steps, "batch": args.batch,
                              "lr": args.lr, "warmup": args.warmup, "seed": args.seed,
