@@ -54,6 +54,51 @@ DEFAULT_DATA = ["squad/train-v1.1.en.json.gz:0.55", "piaf/piaf-v1.1.fr.json.gz:0
 GUESSED_POSITIONS = {"train-v1.1.en.json.gz"}  # answer_start is the text's first occurrence, not the annotator's
 XQUAD = Path(__file__).resolve().parent.parent / "eval" / "datasets" / "xquad"
 WORD = re.compile(r"\w+", re.UNICODE)
+NUMBER = re.compile(r"(?<![\w.,])\d{1,4}(?![\w.,]\d)")
+TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S", re.UNICODE)
+
+
+def names(text: str) -> list[str]:
+    """Runs of capitalised words that do not open a sentence: the names a question or paragraph mentions."""
+    found, run, opening = [], [], True
+    for token in TOKEN.findall(text) + ["."]:
+        word = re.sub(r"['’]s$", "", token).strip("'’-")
+        if word[:1].isupper() and not opening:
+            run.append(word)
+        else:
+            if run:
+                found.append(" ".join(run))
+            run = []
+        opening = token in ".!?:;\"“”«»(" or (opening and not word[:1].isalpha())
+    return [n for n in found if len(n) > 1]
+
+
+def swapped(question: str, context: str, pool: list[str], rng: random.Random, numbers_only: bool = False) -> str | None:
+    """The question with one of its constraints that the paragraph mentions (a number or year, or a name) changed to
+    one the paragraph does not mention, so that the paragraph no longer answers it; None where it has no such
+    constraint. A name is swapped for one from `pool` (names of the same article's other paragraphs)."""
+    lowered = context.lower()
+    choices = [(m.start(), m.end(), None) for m in NUMBER.finditer(question) if m.group() in context]
+    if not numbers_only:
+        opener = question.split(maxsplit=1)[0] if question.split() else ""
+        for name in set(names(question)):
+            if name != opener and name.lower() in lowered:
+                at = question.find(name)
+                choices.append((at, at + len(name), name))
+    rng.shuffle(choices)
+    for a, b, name in choices:
+        if name is None:
+            value = int(question[a:b])
+            offsets = [d for d in range(-12, 13) if d] if 1000 <= value <= 2100 else [d for d in range(-9, 10) if d]
+            rng.shuffle(offsets)
+            replacement = next((str(value + d) for d in offsets
+                                if value + d >= 0 and not re.search(rf"(?<!\d){value + d}(?!\d)", context)), None)
+        else:
+            others = [n for n in pool if n.lower() not in lowered and n.lower() not in question.lower()]
+            replacement = rng.choice(others) if others else None
+        if replacement:
+            return question[:a] + replacement + question[b:]
+    return None
 
 
 def without_answer(context: str, start: int, text: str) -> str | None:
@@ -67,9 +112,11 @@ def without_answer(context: str, start: int, text: str) -> str | None:
     return rest
 
 
-def examples(data_path: Path, negatives: float, seed: int, answer_removed: float = 0.0) -> list[dict]:
-    """(question, context, answer start or None) triples: the answerable ones, the near-topic negatives and, for
-    answer_removed of the questions, their own paragraph without the sentences that hold the answer."""
+def examples(data_path: Path, negatives: float, seed: int, answer_removed: float = 0.0,
+             swap: float = 0.0) -> list[dict]:
+    """(question, context, answer start or None) triples: the answerable ones, the near-topic negatives, for
+    answer_removed of the questions their own paragraph without the sentences that hold the answer and, for swap of
+    them, the question with a constraint changed (swapped()) over its own paragraph."""
     rng = random.Random(seed)
     out = []
     guessed = data_path.name in GUESSED_POSITIONS
@@ -77,6 +124,7 @@ def examples(data_path: Path, negatives: float, seed: int, answer_removed: float
     for article in data:
         contexts = [p["context"] for p in article["paragraphs"]]
         words = [set(WORD.findall(c.lower())) for c in contexts]
+        pool = sorted({n for c in contexts for n in names(c)}) if swap else []
         for i, paragraph in enumerate(article["paragraphs"]):
             for qa in paragraph["qas"]:
                 answer = qa["answers"][0]
@@ -91,6 +139,11 @@ def examples(data_path: Path, negatives: float, seed: int, answer_removed: float
                     rest = without_answer(paragraph["context"], start, text)
                     if rest:
                         out.append({"question": qa["question"], "context": rest, "start": None, "text": ""})
+                if swap and rng.random() < swap:
+                    changed = swapped(qa["question"], paragraph["context"], pool, rng)
+                    if changed:
+                        out.append({"question": changed, "context": paragraph["context"], "start": None, "text": "",
+                                    "near": start})
                 if rng.random() < negatives:
                     asked = set(WORD.findall(qa["question"].lower()))
                     others = [j for j in range(len(contexts)) if j != i and text not in contexts[j]]
@@ -103,14 +156,14 @@ def examples(data_path: Path, negatives: float, seed: int, answer_removed: float
 
 
 def mixed(sources: list[tuple[Path, float]], total: int, negatives: float, seed: int,
-          answer_removed: float = 0.0) -> tuple[list[dict], dict]:
+          answer_removed: float = 0.0, swap: float = 0.0) -> tuple[list[dict], dict]:
     """About `total` examples drawn from each source by its share (a source smaller than its share gives all it
     has), shuffled together, and how many answerable questions each gave."""
     rng = random.Random(seed)
     weight = sum(share for _, share in sources)
     out, counts = [], {}
     for path, share in sources:
-        pool = examples(path, negatives, seed, answer_removed)
+        pool = examples(path, negatives, seed, answer_removed, swap)
         taken = pool[:round(total * share / weight)]
         counts[path.name] = sum(1 for e in taken if e["start"] is not None)
         out += taken
@@ -136,16 +189,19 @@ def unanswerable(squad_dev: Path, xquad: Path, first: int, last: int) -> list[di
     return out
 
 
-def translated(xquad: Path, first: int, last: int) -> list[dict]:
+def translated(xquad: Path, first: int, last: int, swap: float = 0.0, seed: int = 0) -> list[dict]:
     """XQuAD articles first..last asked of their Romanian paragraphs, each question twice: in English (the question
     crosses languages, as when a user asks in English over Romanian documents) and in Romanian. The other articles
-    stay a clean test."""
+    stay a clean test. With swap, that share of the questions also comes with a constraint changed (swapped()) as a
+    negative: names only in the Romanian question, since an English name may be spelt otherwise in Romanian."""
+    rng = random.Random(seed)
     articles = {name: json.loads((xquad / f"xquad.{name}.json").read_text(encoding="utf-8"))["data"][first - 1:last]
                 for name in ("en", "ro")}
     english = {qa["id"]: qa["question"] for article in articles["en"] for paragraph in article["paragraphs"]
                for qa in paragraph["qas"]}
     out = []
     for article in articles["ro"]:
+        pool = sorted({n for p in article["paragraphs"] for n in names(p["context"])}) if swap else []
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 answer = qa["answers"][0]
@@ -156,12 +212,18 @@ def translated(xquad: Path, first: int, last: int) -> list[dict]:
                     if question:
                         out.append({"question": question, "context": paragraph["context"], "start": start,
                                     "text": text})
+                        if swap and rng.random() < swap:
+                            changed = swapped(question, paragraph["context"], pool, rng,
+                                              numbers_only=question != qa["question"])
+                            if changed:
+                                out.append({"question": changed, "context": paragraph["context"], "start": None,
+                                            "text": "", "near": start})
     return out
 
 
 def window(tokenizer, example: dict, max_tokens: int, rng: random.Random) -> dict | None:
     """The example's tokens with its span's token positions; a long context is cut to a window around the answer
-    (or, for a negative, a random one)."""
+    (or, for a negative, a random one; for a swapped question, the one around where its original's answer is)."""
     encoded = tokenizer(example["question"], example["context"], truncation="only_second", max_length=max_tokens,
                         stride=max_tokens // 2, return_overflowing_tokens=True, return_offsets_mapping=True)
     windows = []
@@ -169,7 +231,9 @@ def window(tokenizer, example: dict, max_tokens: int, rng: random.Random) -> dic
         offsets, sequence = encoded["offset_mapping"][n], encoded.sequence_ids(n)
         context = [k for k, s in enumerate(sequence) if s == 1]
         if example["start"] is None:
-            windows.append((ids, 0, 0))
+            near = example.get("near")
+            if near is None or offsets[context[0]][0] <= near < offsets[context[-1]][1]:
+                windows.append((ids, 0, 0))
             continue
         first, last = example["start"], example["start"] + len(example["text"])
         starts = [k for k in context if offsets[k][0] <= first < offsets[k][1] or offsets[k][0] >= first]
@@ -230,6 +294,8 @@ def main() -> None:
                                                                      "near-topic paragraph without the answer")
     parser.add_argument("--answer-removed", type=float, default=0.0, help="share of questions also asked of their "
                         "own paragraph with the sentences holding the answer taken out (a negative on the same topic)")
+    parser.add_argument("--swapped", type=float, default=0.0, help="share of questions also asked with a number, "
+                        "year or name that their paragraph mentions changed to one it does not (a negative)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--warmup", type=float, default=0.05)
@@ -264,7 +330,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     sources = [(args.datasets / spec.rsplit(":", 1)[0], float(spec.rsplit(":", 1)[1]))
                for spec in (args.data or DEFAULT_DATA)]
-    pool, per_source = mixed(sources, int(args.windows * 1.1), args.negatives, args.seed, args.answer_removed)
+    pool, per_source = mixed(sources, int(args.windows * 1.1), args.negatives, args.seed, args.answer_removed,
+                             args.swapped)
     extra = []
     if str(args.unanswerable) != "none":
         first, last = map(int, args.fitting_articles.split("-"))
@@ -273,7 +340,7 @@ def main() -> None:
         extra = found[:int(args.unanswerable_share * args.windows)]
     if args.translated_share:
         first, last = map(int, args.fitting_articles.split("-"))
-        found = translated(XQUAD, first, last)
+        found = translated(XQUAD, first, last, args.swapped, args.seed)
         random.Random(args.seed).shuffle(found)
         extra += found[:int(args.translated_share * args.windows)]
         if args.unanswerable_translated:
@@ -333,7 +400,8 @@ def main() -> None:
                                         f"Romanian questions, share {args.translated_share}")
                          if args.translated_share else "none",
                          "examples": used, "negatives_share": args.negatives,
-                         "answer_removed_share": args.answer_removed, "windows": len(windows),
+                         "answer_removed_share": args.answer_removed, "swapped_share": args.swapped,
+                         "windows": len(windows),
                          "left_out": "SQuAD train answers whose text occurs more than once in the paragraph"},
                 "training": {"init": Path(args.init).name, "steps": step, "of_steps": steps, "batch": args.batch,
                              "lr": args.lr, "warmup": args.warmup, "seed": args.seed,
