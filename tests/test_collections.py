@@ -156,6 +156,18 @@ def test_collections_in_the_browser(served, contract, tmp_path):
     assert "Traceback" not in log.read_text()
 
 
+def test_the_searched_line_of_a_collection_deleted_meanwhile_is_left_as_it_is(seed_pipeline):
+    """The documents selector of a page can change just as its collection is deleted (on that page or another)."""
+    import gradio as gr
+
+    from app.collections import Collections
+    from app.ui.chat import searched_line
+
+    collections = Collections(seed_pipeline)
+    assert searched_line(collections, [], None) == "Searching all 1 document(s)."
+    assert searched_line(collections, [], "contracts") == gr.skip()
+
+
 @pytest.fixture(autouse=True)
 def _no_collections_left_in_the_repository():
     """The tests keep their collections in their own folders, never in the checkout's."""

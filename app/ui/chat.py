@@ -108,6 +108,15 @@ def scope_text(pipeline: Pipeline, chosen: list[str] | None) -> str:
     return f"Searching {len(chosen)} of {total} document(s): {as_text(', '.join(chosen))}."
 
 
+def searched_line(collections: Collections, chosen: list[str] | None, name: str | None):
+    """scope_text for the collection of that name; left as it is where that collection was deleted meanwhile (the
+    page that deleted it shows the default's)."""
+    try:
+        return scope_text(collections.get(name), chosen)
+    except AppError:
+        return gr.skip()
+
+
 @dataclass
 class ChatParts:
     """What the other panels use of the chat: the documents selector and the line that says what is searched
@@ -187,7 +196,7 @@ def build(collections: Collections, collection: gr.Dropdown) -> ChatParts:
         chosen = gr.Markdown(elem_id="answerer-status")
 
     answerer.submit(choose, answerer, chosen, api_visibility="private")
-    scope.change(lambda chosen_names, name: scope_text(collections.get(name), chosen_names), [scope, collection],
+    scope.change(lambda chosen_names, name: searched_line(collections, chosen_names, name), [scope, collection],
                  searched, api_visibility="private")
     outputs = [box, chat, turns, answers, export_md, export_json]
     events = [trigger(respond, [box, chat, turns, answerer, scope, answers, collection], outputs,
